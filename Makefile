@@ -1,0 +1,41 @@
+# tap-convai — two commands do all the set-up on a fresh machine:
+#   make demo   run the main job against the built-in sandbox into an embedded PostgreSQL
+#   make test   install what the tests need and run them all
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+MELTANO := $(VENV)/bin/meltano
+
+.PHONY: install meltano-install demo test lint sandbox bench clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e ".[dev]"
+	touch $@
+
+meltano-install: .meltano/.installed
+
+.meltano/.installed: $(VENV)/.installed meltano.yml
+	MELTANO_SEND_ANONYMOUS_USAGE_STATS=false $(MELTANO) install
+	touch $@
+
+demo: install meltano-install
+	$(PY) scripts/demo.py
+
+test: install meltano-install lint
+	$(PY) -m pytest
+
+lint: install
+	$(VENV)/bin/ruff check .
+
+sandbox: install
+	$(PY) -m tests.sandbox --port 8765
+
+bench: install meltano-install
+	$(PY) -m bench
+
+clean:
+	rm -rf $(VENV) .meltano output .pytest_cache

@@ -1,0 +1,272 @@
+"""Shared HTTP behaviour of every vendor stream, in one place.
+
+- retries of 429 / 5xx / connection errors / timeouts: exponential backoff with jitter,
+  honouring `Retry-After` (seconds or HTTP date), `max_retries` from config;
+- client-side pacing: one limiter per vendor endpoint, shared by its partitions;
+- errors: one line naming vendor, stream, partition, request and the vendor's documented
+  meaning of the status; response bodies, query strings and secrets are never echoed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import email.utils
+import logging
+import random
+import threading
+import time
+import typing as t
+from urllib.parse import urlsplit
+
+import msgspec
+import requests
+from singer_sdk import RESTStream
+from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
+
+if t.TYPE_CHECKING:
+    from collections.abc import Generator
+
+MAX_RETRY_AFTER = 900.0  # a Retry-After longer than this is capped (and logged)
+MAX_BACKOFF = 60.0
+
+
+class RateLimiter:
+    """Spaces request starts evenly so a per-second limit is never exceeded.
+
+    Paces at 97% of the limit: the margin absorbs network jitter between the moment we
+    send and the moment the server counts the request.
+    """
+
+    SAFETY = 0.97
+
+    def __init__(self, per_second: float) -> None:
+        self.interval = 1.0 / (per_second * self.SAFETY)
+        self._next = 0.0
+        self._lock = threading.Lock()
+
+    def wait(self) -> None:
+        with self._lock:
+            now = time.monotonic()
+            at = max(now, self._next)
+            self._next = at + self.interval
+        if at > now:
+            time.sleep(at - now)
+
+
+class PacedSession(requests.Session):
+    """A requests session whose every send (retries included) waits for its limiter."""
+
+    def __init__(self, limiter: RateLimiter | None) -> None:
+        super().__init__()
+        self.limiter = limiter
+
+    def send(self, request: requests.PreparedRequest, **kwargs: t.Any) -> requests.Response:
+        if self.limiter is not None:
+            self.limiter.wait()
+        return super().send(request, **kwargs)
+
+
+def describe_url(url: str) -> str:
+    """A URL as it may appear in logs: scheme, host and path, never the query string.
+
+    Query strings can carry signatures (signed export URLs) or personal data.
+    """
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}{parts.path}"
+
+
+def retry_after_seconds(response: requests.Response | None) -> float | None:
+    """Seconds the server asked us to wait, from `Retry-After` (seconds or HTTP date)."""
+    if response is None:
+        return None
+    value = response.headers.get("Retry-After")
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when is None:
+        return None
+    return max(0.0, (when - dt.datetime.now(dt.timezone.utc)).total_seconds())
+
+
+class VendorError(Exception):
+    """A failure of one partition, with a one-line message safe to log."""
+
+
+class ConvaiStream(RESTStream):
+    """Base class of every tap-convai stream: the vendor's block of config, HTTP policy."""
+
+    #: key of the vendor's settings block, e.g. "airgentic"
+    vendor: t.ClassVar[str]
+    #: human name of the vendor for messages
+    vendor_title: t.ClassVar[str]
+    default_base_url: t.ClassVar[str | None] = None
+    #: HTTP status -> the vendor's documented meaning, used in error messages
+    error_meanings: t.ClassVar[dict[int, str]] = {}
+    #: name of the endpoint's rate limiter (shared by all partitions), and its rate
+    limiter_key: t.ClassVar[str | None] = None
+    #: the partition (plus window) being synced, for messages
+    current_partition: dict[str, t.Any] | None = None
+
+    # -- config ---------------------------------------------------------------------
+
+    @property
+    def vendor_config(self) -> dict[str, t.Any]:
+        return self.config.get(self.vendor) or {}
+
+    @property
+    def url_base(self) -> str:
+        return (self.vendor_config.get("base_url") or self.default_base_url or "").rstrip("/")
+
+    @property
+    def timeout(self) -> float:
+        return float(self.config.get("request_timeout", 300))
+
+    def requests_per_second(self) -> float | None:
+        """The client-side pace of this stream's endpoint; None = unpaced."""
+        return None
+
+    @property
+    def requests_session(self) -> requests.Session:
+        if not self._requests_session:
+            rate = self.requests_per_second()
+            limiter = None
+            if rate:
+                limiter = self._tap.rate_limiter(self.limiter_key or self.name, rate)
+            self._requests_session = PacedSession(limiter)
+        return self._requests_session
+
+    # -- retries --------------------------------------------------------------------
+
+    def backoff_max_tries(self) -> int:
+        return int(self.config.get("max_retries", 8)) + 1
+
+    def backoff_jitter(self, value: float) -> float:
+        return value  # jitter is applied in backoff_wait_generator, not to Retry-After
+
+    def backoff_wait_generator(self) -> Generator[float, t.Any, None]:
+        """Waits between tries: `Retry-After` when the server gives one, else
+        exponential backoff (initial delay doubling, capped) with equal jitter."""
+        initial = float(self.config.get("retry_initial_delay", 1.0))
+        attempt = 0
+        exc = yield  # type: ignore[misc]  # primed by backoff with the first exception
+        while True:
+            response = getattr(exc, "response", None)
+            delay = retry_after_seconds(response)
+            if delay is None:
+                ceiling = min(MAX_BACKOFF, initial * 2**attempt)
+                delay = ceiling / 2 + random.uniform(0, ceiling / 2)
+            elif delay > MAX_RETRY_AFTER:
+                self.logger.warning(
+                    "%s: Retry-After of %.0f s capped to %.0f s", self.name, delay,
+                    MAX_RETRY_AFTER,
+                )
+                delay = MAX_RETRY_AFTER
+            attempt += 1
+            exc = yield delay
+
+    def backoff_handler(self, details: t.Any) -> None:
+        exc = details.get("exception")
+        response = getattr(exc, "response", None)
+        reason = f"HTTP {response.status_code}" if response is not None else type(exc).__name__
+        self.logger.warning(
+            "%s %s: %s, retry %d of %d in %.1f s",
+            self.name,
+            self.partition_label(self.current_partition),
+            reason,
+            details.get("tries", 0),
+            self.backoff_max_tries() - 1,
+            details.get("wait", 0.0),
+        )
+
+    # -- errors ---------------------------------------------------------------------
+
+    def partition_label(self, context: t.Mapping[str, t.Any] | None) -> str:
+        if not context:
+            return "[all]"
+        shown = {k: v for k, v in context.items() if not k.startswith("_")}
+        return "[" + ", ".join(f"{k}={v}" for k, v in shown.items()) + "]"
+
+    def where(self) -> str:
+        """Vendor, stream and partition (with window) of the work under way."""
+        return f"{self.vendor_title}: {self.name} {self.partition_label(self.current_partition)}"
+
+    def error_detail(self, response: requests.Response) -> str | None:
+        """A safe, short detail from an error body (override per vendor); None = none."""
+        return None
+
+    def response_error_message(self, response: requests.Response) -> str:
+        meaning = self.error_meanings.get(response.status_code) or response.reason or ""
+        detail = self.error_detail(response)
+        if detail:
+            meaning = f"{meaning} ({detail})" if meaning else detail
+        request = response.request
+        method = request.method if request is not None else self.http_method
+        return (
+            f"{self.where()}: "
+            f"HTTP {response.status_code} for {method} {describe_url(response.url)}"
+            + (f": {meaning}" if meaning else "")
+        )
+
+    def validate_response(self, response: requests.Response) -> None:
+        status = response.status_code
+        if status == 429 or status >= 500:
+            raise RetriableAPIError(self.response_error_message(response), response)
+        if status >= 400:
+            raise FatalAPIError(self.response_error_message(response))
+
+    def malformed(self, response: requests.Response, problem: str) -> VendorError:
+        """The error for a response body the tap cannot use."""
+        return VendorError(
+            f"{self.where()}: malformed response to {response.request.method} "
+            f"{describe_url(response.url)} ({len(response.content)} bytes): {problem}"
+        )
+
+    def decode_json(self, response: requests.Response) -> t.Any:
+        """Decode a JSON body; a malformed one is an error naming stream and request."""
+        try:
+            return msgspec.json.decode(response.content)
+        except msgspec.DecodeError as exc:
+            raise self.malformed(response, str(exc)) from None
+
+    def describe_failure(self, exc: BaseException) -> str:
+        """One line for a partition that failed; never a body, query string or secret."""
+        if isinstance(exc, (FatalAPIError, RetriableAPIError, VendorError)):
+            text = str(exc)
+        elif isinstance(exc, requests.RequestException):
+            request = exc.request
+            where = (
+                f" for {request.method} {describe_url(request.url)}"
+                if request is not None and request.url
+                else ""
+            )
+            text = (
+                f"{self.where()}: "
+                f"{type(exc).__name__}{where}"
+            )
+        else:
+            text = (
+                f"{self.where()}: "
+                f"{type(exc).__name__}: {exc}"
+            )
+        if isinstance(exc, (RetriableAPIError, requests.RequestException)):
+            text += f" (gave up after {self.backoff_max_tries()} tries)"
+        return text
+
+    def log_failure(self, exc: BaseException) -> None:
+        message = self.describe_failure(exc)
+        self.logger.error("%s", message)
+        self.logger.debug("Failure detail", exc_info=exc)
+        self._tap.record_failure(message)
+
+
+def quiet_urllib3() -> None:
+    """urllib3 logs retried URLs (with query strings) at WARNING: keep it quiet."""
+    logging.getLogger("urllib3").setLevel(logging.ERROR)

@@ -1,0 +1,226 @@
+"""Settings: the config schema pieces, the vendor descriptor and the cross-field checks.
+
+Every problem found in a config becomes one line naming the setting, and never shows a
+value (a misplaced secret must not be printed back).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+import typing as t
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+from jsonschema import Draft7Validator
+from singer_sdk import typing as th
+
+from tap_convai.windows import DAY, UTC, parse_timestamp
+
+if t.TYPE_CHECKING:
+    from jsonschema import ValidationError
+
+    from tap_convai.http import ConvaiStream
+
+FAR_FUTURE = dt.datetime(9999, 1, 1, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class Vendor:
+    """Everything the tap needs to know about one vendor: one line in the registry."""
+
+    key: str  # the settings block, e.g. "airgentic"
+    title: str
+    settings: th.ObjectType
+    streams: tuple[type[ConvaiStream], ...]
+    description: str
+    #: vendor-specific cross-field checks of its block, one message per problem
+    check: Callable[[dict[str, t.Any]], Iterable[str]] = field(default=lambda block: ())
+
+
+COMMON_SETTINGS = th.PropertiesList(
+    th.Property(
+        "start_date",
+        th.StringType,
+        required=True,
+        description="Earliest UTC date (YYYY-MM-DD) or date-time (RFC 3339) to extract.",
+    ),
+    th.Property(
+        "end_date",
+        th.StringType,
+        description="Last UTC date to extract, inclusive (a date-time is taken as an "
+        "exclusive instant). Default: now.",
+    ),
+    th.Property(
+        "request_timeout",
+        th.NumberType,
+        default=300,
+        description="Seconds to wait for each HTTP request before it counts as failed "
+        "(and is retried).",
+    ),
+    th.Property(
+        "max_retries",
+        th.IntegerType,
+        default=8,
+        description="Retries of a retryable failure (HTTP 429, 5xx, connection errors, "
+        "timeouts) before the partition fails.",
+    ),
+    th.Property(
+        "retry_initial_delay",
+        th.NumberType,
+        default=1.0,
+        description="Seconds of the first backoff when the server gives no Retry-After; "
+        "doubles each retry (with jitter), capped at 60 s.",
+    ),
+)
+
+
+def config_schema(vendors: Iterable[Vendor]) -> dict[str, t.Any]:
+    properties = list(COMMON_SETTINGS.wrapped.values())
+    for vendor in vendors:
+        properties.append(th.Property(vendor.key, vendor.settings, description=vendor.description))
+    return th.PropertiesList(*properties).to_dict()
+
+
+def base_url_property(default: str | None, example: str | None = None) -> th.Property:
+    text = "API base URL; must be https:// (http:// only for a loopback host)."
+    if default:
+        text += f" Default: {default}."
+    if example:
+        text += f" Example: {example}."
+    return th.Property("base_url", th.StringType, required=default is None and not example,
+                       description=text)
+
+
+def lookback_property(default: int, why: str) -> th.Property:
+    return th.Property(
+        "lookback_days",
+        th.IntegerType,
+        default=default,
+        description=f"Days re-read before the bookmark, {why}. Default {default}.",
+    )
+
+
+def id_list_property(name: str, what: str) -> th.Property:
+    return th.Property(
+        name, th.ArrayType(th.StringType), required=True,
+        description=f"{what}; one partition (and one bookmark) each.",
+    )
+
+
+# -- checks ---------------------------------------------------------------------------
+
+
+def _setting_name(path: Iterable[t.Any]) -> str:
+    return ".".join(str(p) for p in path) or "config"
+
+
+def _schema_problem(error: ValidationError) -> str:
+    """A jsonschema error as one line that names the setting and omits the value."""
+    path = list(error.absolute_path)
+    kind = error.validator
+    if kind == "required":
+        missing = error.message.split("'")[1] if "'" in error.message else "?"
+        return f"{_setting_name([*path, missing])}: required setting is missing"
+    if kind == "type":
+        expected = error.validator_value
+        if isinstance(expected, list):
+            expected = " or ".join(x for x in expected if x != "null")
+        return f"{_setting_name(path)}: must be of type {expected}"
+    if kind == "enum":
+        choices = ", ".join(str(v) for v in error.validator_value)
+        return f"{_setting_name(path)}: must be one of {choices}"
+    if kind == "additionalProperties":
+        extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
+        return f"{_setting_name(path)}: unknown setting(s) {', '.join(extra)}"
+    return f"{_setting_name(path)}: invalid ({kind})"
+
+
+def _parse_when(value: str, setting: str, problems: list[str]) -> dt.datetime | None:
+    try:
+        return parse_timestamp(value)
+    except (TypeError, ValueError):
+        problems.append(f"{setting}: not a date (YYYY-MM-DD) or RFC 3339 date-time")
+        return None
+
+
+def _is_date_only(value: str) -> bool:
+    return len(value.strip()) == 10
+
+
+def check_base_url(url: str, setting: str) -> str | None:
+    parts = urlsplit(url)
+    if parts.scheme == "https" and parts.hostname:
+        return None
+    host = parts.hostname or ""
+    if parts.scheme == "http" and host:
+        try:
+            loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+        except ValueError:
+            loopback = False
+        if loopback:
+            return None
+        return f"{setting}: plain http:// is only allowed for a loopback host; use https://"
+    return f"{setting}: must be an https:// URL"
+
+
+def config_problems(config: t.Mapping[str, t.Any], vendors: Iterable[Vendor]) -> list[str]:
+    """Every problem of a config, one line each; empty when the config is usable."""
+    vendors = list(vendors)
+    validator = Draft7Validator(config_schema(vendors))
+    problems = [_schema_problem(e) for e in validator.iter_errors(dict(config))]
+
+    start = end = None
+    if isinstance(config.get("start_date"), str):
+        start = _parse_when(config["start_date"], "start_date", problems)
+    if isinstance(config.get("end_date"), str):
+        end = _parse_when(config["end_date"], "end_date", problems)
+    if start and end and end < start:
+        problems.append("end_date: is before start_date")
+    for name, low in (("request_timeout", 0), ("max_retries", -1), ("retry_initial_delay", -1)):
+        value = config.get(name)
+        if isinstance(value, (int, float)) and value <= low:
+            bound = "positive" if low == 0 else "zero or more"
+            problems.append(f"{name}: must be {bound}")
+
+    enabled = [v for v in vendors if isinstance(config.get(v.key), dict)]
+    if not enabled and not problems:
+        problems.append(
+            "config: no vendor is configured; add at least one block of: "
+            + ", ".join(v.key for v in vendors)
+        )
+    for vendor in enabled:
+        block = config[vendor.key]
+        url = block.get("base_url")
+        if isinstance(url, str) and (problem := check_base_url(url, f"{vendor.key}.base_url")):
+            problems.append(problem)
+        for name, value in block.items():
+            if isinstance(value, list) and name.endswith("s") and not value:
+                problems.append(f"{vendor.key}.{name}: must list at least one id")
+            if name == "lookback_days" and isinstance(value, int) and value < 0:
+                problems.append(f"{vendor.key}.{name}: must be zero or more")
+            if name.startswith("requests_per_") and isinstance(value, (int, float)) and value <= 0:
+                problems.append(f"{vendor.key}.{name}: must be positive")
+        problems.extend(f"{vendor.key}.{p}" for p in vendor.check(block))
+    return problems
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """The parsed common settings of a run."""
+
+    start: dt.datetime
+    end: dt.datetime  # exclusive
+
+    @classmethod
+    def from_config(cls, config: t.Mapping[str, t.Any]) -> RunSettings:
+        start = parse_timestamp(config["start_date"])
+        end_value = config.get("end_date")
+        if not end_value:
+            end = FAR_FUTURE
+        else:
+            end = parse_timestamp(end_value)
+            if _is_date_only(end_value):
+                end += DAY  # a date is inclusive: extract through its last instant
+        return cls(start=start, end=end)

@@ -1,0 +1,104 @@
+"""tap-convai: the Tap — settings schema, vendor registry, run summary."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import threading
+import typing as t
+from functools import cached_property
+
+from singer_sdk import Tap
+from singer_sdk.contrib.msgspec import MsgSpecWriter
+from singer_sdk.exceptions import ConfigValidationError
+
+from tap_convai import airgentic
+from tap_convai.http import RateLimiter, quiet_urllib3
+from tap_convai.redaction import SecretFilter, secret_values
+from tap_convai.settings import RunSettings, Vendor, config_problems, config_schema
+
+if t.TYPE_CHECKING:
+    from singer_sdk import Stream
+
+#: The registry: a new vendor is a new sub-package plus one line here.
+VENDORS: tuple[Vendor, ...] = (
+    airgentic.VENDOR,
+)
+
+
+class TapConvAI(Tap):
+    """Extracts conversational-AI vendors' export and analytics data."""
+
+    name = "tap-convai"
+    config_jsonschema = config_schema(VENDORS)
+    message_writer_class = MsgSpecWriter
+
+    def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
+        self._failures: list[str] = []
+        self._limiters: dict[str, RateLimiter] = {}
+        self._limiters_lock = threading.Lock()
+        super().__init__(*args, **kwargs)
+
+    # -- config -----------------------------------------------------------------------
+
+    def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
+        """Schema and cross-field checks, one line per problem naming the setting."""
+        problems = config_problems(self._config, VENDORS)
+        if not problems:
+            self._install_redaction()
+        elif raise_errors:
+            raise ConfigValidationError(
+                "Config validation failed", errors=problems, schema=self.config_jsonschema
+            )
+        return problems
+
+    def _install_redaction(self) -> None:
+        """Mask every secret of the config in every log line, whatever logs it."""
+        redactor = SecretFilter.install()
+        redactor.add(secret_values(self._config, self.config_jsonschema))
+        quiet_urllib3()
+
+    @cached_property
+    def settings(self) -> RunSettings:
+        return RunSettings.from_config(self.config)
+
+    @property
+    def enabled_vendors(self) -> list[Vendor]:
+        return [v for v in VENDORS if isinstance(self.config.get(v.key), dict)]
+
+    def discover_streams(self) -> list[Stream]:
+        return [
+            stream_class(tap=self)
+            for vendor in self.enabled_vendors
+            for stream_class in vendor.streams
+        ]
+
+    # -- shared run services ------------------------------------------------------------
+
+    def rate_limiter(self, key: str, per_second: float) -> RateLimiter:
+        """The one limiter of an endpoint, shared by all its streams' partitions."""
+        with self._limiters_lock:
+            if key not in self._limiters:
+                self._limiters[key] = RateLimiter(per_second)
+            return self._limiters[key]
+
+    def record_failure(self, message: str) -> None:
+        self._failures.append(message)
+
+    # -- run --------------------------------------------------------------------------
+
+    def sync_all(self) -> None:
+        """Sync every selected stream; failed partitions are summed up at the end and
+        make the process exit non-zero (after the last STATE was written)."""
+        super().sync_all()
+        if self._failures:
+            self.logger.error("Run finished with %d failed partition(s):", len(self._failures))
+            for message in self._failures:
+                self.logger.error("  %s", message)
+            logging.shutdown()
+            sys.exit(1)
+        self.logger.info("Run finished: every selected stream and partition synced.")
+
+
+if __name__ == "__main__":
+    TapConvAI.cli()

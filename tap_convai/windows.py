@@ -1,0 +1,221 @@
+"""UTC time: the one timestamp format of the tap, and the date windows streams walk.
+
+Bookmarks are compared as strings by the SDK and by users' tooling, so every timestamp
+the tap emits in a replication key or a bookmark goes through `format_timestamp`:
+fixed width, microseconds, `Z` (RFC 3339, UTC).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+import typing as t
+from collections.abc import Iterator
+from dataclasses import dataclass
+from operator import itemgetter
+
+from tap_convai.http import ConvaiStream
+
+UTC = dt.timezone.utc
+DAY = dt.timedelta(days=1)
+
+
+def format_timestamp(value: dt.datetime) -> str:
+    """Format an aware datetime as the tap's canonical UTC timestamp."""
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def parse_timestamp(value: str | float | dt.datetime | dt.date) -> dt.datetime:
+    """Parse what vendors send as a time into an aware UTC datetime.
+
+    Accepts RFC 3339 / ISO 8601 strings (with `Z`, an offset, or naive = UTC), dates,
+    and Unix seconds (int or float, possibly fractional).
+    """
+    if isinstance(value, dt.datetime):
+        parsed = value
+    elif isinstance(value, dt.date):
+        parsed = dt.datetime(value.year, value.month, value.day)
+    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+        return dt.datetime.fromtimestamp(value, tz=UTC)
+    elif isinstance(value, str):
+        text = value.strip()
+        if text.endswith(("Z", "z")):
+            text = text[:-1] + "+00:00"
+        parsed = dt.datetime.fromisoformat(text)
+    else:
+        raise TypeError(f"not a timestamp: {type(value).__name__}")
+    if parsed.tzinfo is None:
+        return parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
+
+
+def normalize_timestamp(value: str | float) -> str:
+    """Any vendor timestamp to the canonical string."""
+    return format_timestamp(parse_timestamp(value))
+
+
+def start_of_day(value: dt.datetime) -> dt.datetime:
+    """Midnight UTC of the day `value` falls in."""
+    value = value.astimezone(UTC)
+    return dt.datetime(value.year, value.month, value.day, tzinfo=UTC)
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Window:
+    """A half-open UTC interval [start, end) of one request series."""
+
+    start: dt.datetime
+    end: dt.datetime
+
+    @property
+    def first_day(self) -> dt.date:
+        return self.start.date()
+
+    @property
+    def last_day(self) -> dt.date:
+        """The last calendar day the window touches (for APIs with inclusive dates)."""
+        return (self.end - dt.timedelta(microseconds=1)).date()
+
+    def __str__(self) -> str:
+        if self.start == start_of_day(self.start) and self.end - self.start == DAY:
+            return self.start.date().isoformat()
+        return f"{format_timestamp(self.start)}..{format_timestamp(self.end)}"
+
+
+def iter_windows(
+    start: dt.datetime, end: dt.datetime, size: dt.timedelta = DAY
+) -> Iterator[Window]:
+    """Consecutive windows of `size` covering [start, end); the last one is clipped."""
+    cursor = start
+    while cursor < end:
+        nxt = min(cursor + size, end)
+        yield Window(cursor, nxt)
+        cursor = nxt
+
+
+class WindowedStream(ConvaiStream):
+    """A stream that walks each partition's date range in UTC windows.
+
+    State: one bookmark per partition, the *watermark* — the end of the last window
+    whose records were all emitted. It is written after every window, so a killed run
+    resumes at the window it was in; it never moves backwards (lookback re-reads leave
+    it alone) and never passes a window that failed. The SDK's per-record bookmark
+    increment is switched off: records inside a window need not be sorted for this to
+    be exact, and the SDK would otherwise move the bookmark back during lookback.
+    """
+
+    is_sorted = True  # resumable partitions (see TOOLCHAIN: sorted + no partitioning keys)
+    check_sorted = False
+    window_size: dt.timedelta = DAY
+    #: windows start at UTC midnight (APIs that take dates)
+    align_to_day: bool = True
+    #: only windows that have ended before today (vendors that finalise by day)
+    complete_days_only: bool = False
+    #: sort each window's records by replication key before emitting them
+    sort_window: bool = True
+    #: default of the vendor's `lookback_days` setting
+    default_lookback_days: int = 0
+    #: context key and the vendor setting listing the partitions, e.g. service_id(s)
+    partition_key: t.ClassVar[str | None] = None
+    partition_setting: t.ClassVar[str | None] = None
+
+    @property
+    def partitions(self) -> list[dict] | None:
+        if not self.partition_key:
+            return None
+        return [{self.partition_key: value} for value in self.vendor_config[self.partition_setting]]
+
+    def get_replication_key_signpost(self, context: t.Any = None) -> None:
+        return None  # the watermark is bounded by the window end, not by a signpost
+
+    def _increment_stream_state(self, latest_record: t.Any, *, context: t.Any = None) -> None:
+        """Bookmarks move per window in `checkpoint`, not per record (see class doc)."""
+
+    # -- the range and its windows ----------------------------------------------------
+
+    def lookback(self) -> dt.timedelta:
+        days = self.vendor_config.get("lookback_days", self.default_lookback_days)
+        return dt.timedelta(days=int(days))
+
+    def sync_range(self, context: dict | None) -> tuple[dt.datetime, dt.datetime]:
+        """[start, end) to extract for a partition: bookmark - lookback .. end_date/now."""
+        settings = self._tap.settings
+        start = settings.start
+        watermark = self.watermark(context)
+        if watermark is not None:
+            start = max(start, watermark - self.lookback())
+        end = min(settings.end, utc_now())
+        if self.complete_days_only:
+            end = min(end, start_of_day(utc_now()))
+        if self.align_to_day:
+            start = start_of_day(start)
+        return start, end
+
+    def watermark(self, context: dict | None) -> dt.datetime | None:
+        value = self.get_context_state(context).get("replication_key_value")
+        return parse_timestamp(value) if value else None
+
+    def windows(self, context: dict | None) -> Iterator[Window]:
+        start, end = self.sync_range(context)
+        return iter_windows(start, end, self.window_size)
+
+    # -- records ----------------------------------------------------------------------
+
+    def window_context(self, context: dict | None, window: Window) -> dict:
+        """The request context of one window: the partition plus the window bounds."""
+        return {**(context or {}), "_window": window}
+
+    def partition_label(self, context: t.Mapping[str, t.Any] | None) -> str:
+        label = super().partition_label(context)
+        window = (context or {}).get("_window")
+        return f"{label} window {window}" if window else label
+
+    def window_records(self, context: dict, window: Window) -> t.Iterable[dict]:
+        """Records of one window (default: the paginated REST request series)."""
+        return self.request_records(context)
+
+    def get_records(self, context: dict | None) -> t.Iterable[dict]:
+        try:
+            for window in self.windows(context):
+                wctx = self.window_context(context, window)
+                self.current_partition = wctx
+                started = time.monotonic()
+                records: t.Iterable[dict] = self.window_records(wctx, window)
+                if self.sort_window:
+                    records = sorted(records, key=itemgetter(self.replication_key))
+                count = 0
+                for record in records:
+                    count += 1
+                    yield record
+                self.checkpoint(context, window, count, time.monotonic() - started)
+        except Exception as exc:  # isolation: one partition's failure ends only itself
+            self.log_failure(exc)
+        finally:
+            self.current_partition = None
+
+    def checkpoint(
+        self, context: dict | None, window: Window, count: int, seconds: float
+    ) -> None:
+        """All of `window` is emitted: move the watermark to its end and write STATE."""
+        state = self.get_context_state(context)
+        previous = state.get("replication_key_value")
+        value = format_timestamp(window.end)
+        if previous is None or value > normalize_timestamp(previous):
+            state["replication_key"] = self.replication_key
+            state["replication_key_value"] = value
+            self.state_manager.is_flushed = False
+            self._write_state_message()  # SDK writes STATE only every 10k records
+        rate = count / seconds if seconds > 0 else 0.0
+        self.logger.info(
+            "%s %s window %s: %d records in %.1f s (%.0f/s)",
+            self.name,
+            ConvaiStream.partition_label(self, context),
+            window,
+            count,
+            seconds,
+            rate,
+        )

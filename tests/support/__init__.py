@@ -1,0 +1,1 @@
+"""Real parts the tests and the demo run against: PostgreSQL, Meltano, the tap CLI."""

@@ -1,0 +1,104 @@
+"""Run the real tap CLI and real Meltano as subprocesses, the way users run them."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tests.sandbox.credentials import SANDBOX
+
+PROJECT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+TAP = str(BIN / "tap-convai")
+MELTANO = str(BIN / "meltano")
+
+#: the sandbox's credentials as the tap's settings, secrets included
+SECRET_SETTINGS = {
+    "airgentic": ("api_key",),
+    "kore": ("jwt", "client_secret"),
+    "agentx": ("api_key",),
+    "aurion": ("token",),
+    "zendesk_ai": ("api_key",),
+}
+
+
+def sandbox_env(url: str) -> dict[str, str]:
+    """Environment for `meltano run` against the sandbox: its URL and its secrets."""
+    env = {"SANDBOX_URL": url}
+    for vendor, names in SECRET_SETTINGS.items():
+        for name in names:
+            env[f"TAP_CONVAI_{vendor.upper()}_{name.upper()}"] = SANDBOX[vendor][name]
+    return env
+
+
+@dataclass
+class TapRun:
+    """The output of one tap run, parsed."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+    messages: list[dict[str, Any]] = field(default_factory=list)
+
+    def records(self, stream: str | None = None) -> list[dict[str, Any]]:
+        return [
+            m["record"]
+            for m in self.messages
+            if m["type"] == "RECORD" and (stream is None or m["stream"] == stream)
+        ]
+
+    def states(self) -> list[dict[str, Any]]:
+        return [m["value"] for m in self.messages if m["type"] == "STATE"]
+
+    @property
+    def final_state(self) -> dict[str, Any]:
+        states = self.states()
+        return states[-1] if states else {}
+
+
+def parse_messages(stdout: str) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in stdout.splitlines() if line.strip()]
+
+
+def run_tap(
+    config: Mapping[str, Any],
+    tmp: Path,
+    *,
+    state: Mapping[str, Any] | None = None,
+    args: tuple[str, ...] = (),
+    timeout: float = 300,
+) -> TapRun:
+    """Run `tap-convai --config ... [--state ...]` and parse what it printed."""
+    config_path = tmp / "config.json"
+    config_path.write_text(json.dumps(config))
+    cmd = [TAP, "--config", str(config_path), *args]
+    if state is not None:
+        state_path = tmp / "state.json"
+        state_path.write_text(json.dumps(state))
+        cmd += ["--state", str(state_path)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
+    messages = parse_messages(proc.stdout) if "--discover" not in args else []
+    return TapRun(proc.returncode, proc.stdout, proc.stderr, messages)
+
+
+def meltano(
+    *args: str, env: Mapping[str, str], system_db: Path, timeout: float = 900
+) -> subprocess.CompletedProcess[str]:
+    """Run meltano in the project with its own system database (state store)."""
+    full_env = {
+        **os.environ,
+        "MELTANO_ENVIRONMENT": "sandbox",
+        "MELTANO_DATABASE_URI": f"sqlite:///{system_db}",
+        "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false",
+        **env,
+    }
+    return subprocess.run(
+        [MELTANO, *args], cwd=PROJECT, env=full_env, capture_output=True, text=True,
+        timeout=timeout, check=False,
+    )
