@@ -83,7 +83,8 @@ def run_tap(
         state_path.write_text(json.dumps(state))
         cmd += ["--state", str(state_path)]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
-    messages = parse_messages(proc.stdout) if "--discover" not in args else []
+    listing = "--discover" in args or "--about" in args
+    messages = [] if listing else parse_messages(proc.stdout)
     return TapRun(proc.returncode, proc.stdout, proc.stderr, messages)
 
 

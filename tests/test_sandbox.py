@@ -1,0 +1,167 @@
+"""Fast self-tests of the vendor emulator (tests/sandbox) with plain `requests`."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import datetime, timezone
+
+import pytest
+import requests
+
+from tests.sandbox import SANDBOX, Sandbox
+
+NOW = "2026-03-01T12:00:00Z"
+DAY = 86400
+JAN20 = int(datetime(2026, 1, 20, tzinfo=timezone.utc).timestamp())
+AIRGENTIC = "/api/insights/raw"
+AGENTX = "/conversations/export/v1/"
+AURION = "/api/v2/analytics/conversations/insights"
+
+
+@pytest.fixture(scope="module")
+def sb() -> Iterator[Sandbox]:
+    with Sandbox(seed=7, per_day=12, now=NOW) as sandbox:
+        yield sandbox
+
+
+@pytest.fixture(autouse=True)
+def _clean(sb: Sandbox) -> Iterator[None]:
+    sb.faults.clear()
+    sb.stats.reset()
+    yield
+    sb.faults.clear()
+
+
+def airgentic(sb: Sandbox, key: str | None = None, **params: str) -> requests.Response:
+    query = {"account_id": "acme", "service_id": "web", "start_date": "2026-01-20", **params}
+    key = SANDBOX["airgentic"]["api_key"] if key is None else key
+    return requests.get(sb.url + AIRGENTIC, params=query, headers={"api-key": key}, timeout=5)
+
+
+def agentx(sb: Sandbox, kind: str = "conversations", **params: object) -> requests.Response:
+    query = {"start_time": JAN20 - 2 * DAY, "end_time": JAN20 + DAY, "bot_name": "b1", **params}
+    headers = {"x-api-key": SANDBOX["agentx"]["api_key"]}
+    return requests.get(sb.url + AGENTX + kind, params=query, headers=headers, timeout=5)
+
+
+def test_auth_refused(sb: Sandbox) -> None:
+    assert airgentic(sb, key="wrong").status_code == 401
+    r = requests.get(sb.url + AGENTX + "messages", params={"bot_name": "b1"}, timeout=5)
+    assert (r.status_code, r.json()) == (401, {"message": "Unauthorized"})
+    r = requests.get(sb.url + AURION, headers={"Authorization": "Bearer nope"}, timeout=5)
+    assert (r.status_code, r.json()) == (401, {"detail": "Not authenticated"})
+
+
+def test_airgentic_page(sb: Sandbox) -> None:
+    r = airgentic(sb, end_date="2026-01-22")
+    assert r.status_code == 200
+    body = r.json()
+    assert body["record_count"] == len(body["data"]) > 0
+    times = [datetime.fromisoformat(rec["date_time"]) for rec in body["data"]]
+    assert times == sorted(times, reverse=True)  # newest first
+    assert all(rec["partition_id"] == "acme_web" for rec in body["data"])
+    truth = sb.truth("airgentic_records", "2026-01-20", "2026-01-23", service_id="web")
+    assert truth == body["data"]
+    # ~1 in 5 date_time values has no fractional part (microsecond 0)
+    many = sb.truth("airgentic_records", "2026-01-01", "2026-02-01", service_id="web")
+    plain = [rec for rec in many if "." not in rec["date_time"]]
+    assert 0 < len(plain) < len(many) / 2
+    assert airgentic(sb, service_id="forbidden-x").json() == {"detail": "Insights API not enabled"}
+    assert airgentic(sb, service_id="missing-x").status_code == 404
+    assert airgentic(sb, start_date="2026/01/20").status_code == 400
+    assert airgentic(sb, end_date="2026-01-19").status_code == 400
+    assert airgentic(sb, start_date="2026-03-02").json()["data"] == []  # after now
+
+
+def test_fault_fires_once_and_stats(sb: Sandbox) -> None:
+    sb.faults.add(vendor="airgentic", status=503, retry_after="2")
+    first, second = airgentic(sb), airgentic(sb)
+    assert (first.status_code, first.headers["Retry-After"]) == (503, "2")
+    assert second.status_code == 200
+    stats = sb.stats.snapshot()["airgentic.insights_raw"]
+    assert stats["requests"] == 2 and stats["statuses"] == {503: 1, 200: 1}
+    assert len(stats["times"]) == 2 and stats["faults"] == {"status": 1}
+    assert len(sb.faults) == 0
+
+
+def test_fault_kinds_over_http(sb: Sandbox) -> None:
+    rules = [
+        {"vendor": "airgentic", "kind": "drop"},
+        {"vendor": "*", "kind": "cut", "path": "service_id=web"},
+        {"vendor": "airgentic", "kind": "malformed"},
+        {"vendor": "airgentic", "kind": "status", "status": 429, "retry_after": "http-date:2"},
+    ]
+    r = requests.post(sb.url + "/_sandbox/faults", data=json.dumps(rules), timeout=5)
+    assert r.status_code == 200 and len(sb.faults) == 4
+    with pytest.raises(requests.ConnectionError):
+        airgentic(sb)
+    with pytest.raises((requests.ConnectionError, requests.exceptions.ChunkedEncodingError)):
+        airgentic(sb)
+    with pytest.raises(ValueError):
+        airgentic(sb).json()
+    r = airgentic(sb)
+    assert r.status_code == 429 and r.headers["Retry-After"].endswith(" GMT")
+    assert airgentic(sb).status_code == 200
+    stats = requests.get(sb.url + "/_sandbox/stats", timeout=5).json()["airgentic.insights_raw"]
+    assert stats["statuses"] == {"drop": 1, "200": 3, "429": 1}
+    assert stats["refused"] == 1
+    assert requests.delete(sb.url + "/_sandbox/faults", timeout=5).json() == {"cleared": 0}
+
+
+def test_routing_404(sb: Sandbox) -> None:
+    assert requests.get(sb.url + "/nope", timeout=5).status_code == 404
+    assert requests.post(sb.url + AIRGENTIC, timeout=5).status_code == 404
+    assert requests.get(sb.url + "/_sandbox/nope", timeout=5).status_code == 404
+
+
+def test_agentx_rate_limit(sb: Sandbox) -> None:
+    codes = [agentx(sb, "messages", per_page=1).status_code for _ in range(4)]
+    assert codes == [200, 200, 200, 429]
+    stats = sb.stats.snapshot()["agentx.messages"]
+    assert stats["refused"] == 1 and stats["statuses"] == {200: 3, 429: 1}
+    assert agentx(sb, "conversations", per_page=1).status_code == 200  # per endpoint
+
+
+def test_agentx_paging_matches_truth(sb: Sandbox) -> None:
+    sb.options["agentx_rate_limit"] = 0
+    try:
+        ids, cursor, pages = [], None, 0
+        while True:
+            params = {"per_page": 7, **({"cursor": cursor} if cursor else {})}
+            body = agentx(sb, "conversations", **params).json()
+            ids += [rec["_id"] for rec in body["data"]]
+            pages += 1
+            cursor = body["cursor"]
+            if cursor is None:
+                break
+        start, end = datetime.fromtimestamp(JAN20 - 2 * DAY, timezone.utc), "2026-01-21"
+        truth = sb.truth("agentx_conversations", start, end, bot_name="b1")
+        assert ids == [rec["_id"] for rec in truth] == sorted(ids) and pages > 1
+        messages = sb.truth("agentx_messages", start, end, bot_name="b1")
+        assert {m["conversationId"] for m in messages} == set(ids)
+        assert agentx(sb, cursor="not-a-cursor").status_code == 400
+        assert agentx(sb, per_page=1001).status_code == 400
+        assert agentx(sb, start_time="soon").status_code == 400
+        assert agentx(sb, bot_name="forbidden-b").status_code == 403
+    finally:
+        del sb.options["agentx_rate_limit"]
+
+
+def test_aurion_day(sb: Sandbox) -> None:
+    headers = {"Authorization": f"Bearer {SANDBOX['aurion']['token']}"}
+    params = {"date_from": "2026-01-20T00:00:00Z", "date_to": "2026-01-21T00:00:00+00:00"}
+    r = requests.get(sb.url + AURION, params=params, headers=headers, timeout=5)
+    assert r.status_code == 200
+    (truth,) = sb.truth("aurion_insights", "2026-01-20", "2026-01-21")
+    assert truth.pop("window_start") == "2026-01-20T00:00:00+00:00"
+    truth.pop("window_end")
+    assert r.json() == truth
+    bad = requests.get(sb.url + AURION, params={"date_from": "x"}, headers=headers, timeout=5)
+    assert bad.status_code == 422 and bad.json()["detail"][0]["loc"] == ["query", "date_from"]
+    sb.options["aurion_preview"] = True
+    try:
+        r = requests.get(sb.url + AURION, params=params, headers=headers, timeout=5)
+        assert r.status_code == 403 and "not permitted" in r.json()["detail"]
+    finally:
+        del sb.options["aurion_preview"]
