@@ -14,9 +14,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.sandbox import Sandbox  # noqa: E402
-from tests.support.pg import postgres_server  # noqa: E402
-from tests.support.runner import meltano, sandbox_env  # noqa: E402
+from tests.sandbox import Sandbox
+from tests.support.pg import postgres_server
+from tests.support.runner import meltano, sandbox_env
 
 SCHEMA = "convai"
 STATE_ID = "sandbox:tap-convai-to-target-postgres"

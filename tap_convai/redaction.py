@@ -1,13 +1,16 @@
-"""Secrets never reach a log line: a logging filter that masks every known secret."""
+"""Secrets never reach a log line: a filter masking known secrets and URL query strings."""
 
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import typing as t
 from collections.abc import Iterable
 
 MASK = "***"
+#: a URL's query string (signed export URLs carry their signature there)
+URL_QUERY = re.compile(r"([^\s?'\"<>]+)\?[^\s'\"<>)]*=[^\s'\"<>)]*")
 
 
 def secret_values(config: t.Mapping[str, t.Any], schema: t.Mapping[str, t.Any]) -> list[str]:
@@ -50,14 +53,14 @@ class SecretFilter(logging.Filter):
         self._secrets.update(s for s in secrets if s and len(s) >= 6)
 
     def redact(self, text: str) -> str:
+        if "?" in text and "=" in text:
+            text = URL_QUERY.sub(r"\1?" + MASK, text)
         for secret in self._secrets:
             if secret in text:
                 text = text.replace(secret, MASK)
         return text
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if not self._secrets:
-            return True
         message = record.getMessage()
         redacted = self.redact(message)
         if redacted != message:

@@ -185,7 +185,7 @@ def config_problems(config: t.Mapping[str, t.Any], vendors: Iterable[Vendor]) ->
             problems.append(f"{name}: must be {bound}")
 
     enabled = [v for v in vendors if isinstance(config.get(v.key), dict)]
-    if not enabled and not problems:
+    if not enabled:
         problems.append(
             "config: no vendor is configured; add at least one block of: "
             + ", ".join(v.key for v in vendors)

@@ -21,7 +21,7 @@ MELTANO = str(BIN / "meltano")
 #: the sandbox's credentials as the tap's settings, secrets included
 SECRET_SETTINGS = {
     "airgentic": ("api_key",),
-    "kore": ("jwt", "client_secret"),
+    "kore": ("client_secret",),  # the demo mints its JWTs
     "agentx": ("api_key",),
     "aurion": ("token",),
     "zendesk_ai": ("api_key",),
@@ -103,3 +103,44 @@ def meltano(
         [MELTANO, *args], cwd=PROJECT, env=full_env, capture_output=True, text=True,
         timeout=timeout, check=False,
     )
+
+
+def run_tap_killed(
+    config: Mapping[str, Any],
+    tmp: Path,
+    *,
+    after_states: int = 1,
+    state: Mapping[str, Any] | None = None,
+    timeout: float = 120,
+) -> TapRun:
+    """Run the tap and SIGKILL it right after its `after_states`-th STATE message.
+
+    Returns what it had written by then (returncode -9). If the run ends before, the
+    complete run is returned with its real return code.
+    """
+    import signal
+
+    config_path = tmp / "config-killed.json"
+    config_path.write_text(json.dumps(config))
+    cmd = [TAP, "--config", str(config_path)]
+    if state is not None:
+        state_path = tmp / "state-killed.json"
+        state_path.write_text(json.dumps(state))
+        cmd += ["--state", str(state_path)]
+    stderr_path = tmp / "killed-stderr.log"
+    with stderr_path.open("w") as err:
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err, text=True)
+        lines: list[str] = []
+        seen = 0
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            lines.append(line)
+            if line.startswith('{"type":"STATE"'):
+                seen += 1
+                if seen >= after_states:
+                    proc.send_signal(signal.SIGKILL)
+                    break
+        proc.stdout.close()
+        proc.wait(timeout=timeout)
+    stdout = "".join(lines)
+    return TapRun(proc.returncode, stdout, stderr_path.read_text(), parse_messages(stdout))
