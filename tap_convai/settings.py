@@ -89,7 +89,7 @@ def base_url_property(default: str | None, example: str | None = None) -> th.Pro
         text += f" Default: {default}."
     if example:
         text += f" Example: {example}."
-    return th.Property("base_url", th.StringType, required=default is None and not example,
+    return th.Property("base_url", th.StringType, required=default is None,
                        description=text)
 
 

@@ -12,7 +12,7 @@ from singer_sdk import Tap
 from singer_sdk.contrib.msgspec import MsgSpecWriter
 from singer_sdk.exceptions import ConfigValidationError
 
-from tap_convai import airgentic
+from tap_convai import agentx, airgentic, aurion, kore, zendesk_ai
 from tap_convai.http import RateLimiter, quiet_urllib3
 from tap_convai.redaction import SecretFilter, secret_values
 from tap_convai.settings import RunSettings, Vendor, config_problems, config_schema
@@ -23,6 +23,10 @@ if t.TYPE_CHECKING:
 #: The registry: a new vendor is a new sub-package plus one line here.
 VENDORS: tuple[Vendor, ...] = (
     airgentic.VENDOR,
+    kore.VENDOR,
+    agentx.VENDOR,
+    aurion.VENDOR,
+    zendesk_ai.VENDOR,
 )
 
 
