@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from singer_sdk import typing as th
 
+from tap_convai.aurion.streams import AurionInsightsStream
 from tap_convai.settings import Vendor, base_url_property, lookback_property
 
-STREAMS: tuple = ()
+STREAMS = (AurionInsightsStream,)
 
 VENDOR = Vendor(
     key="aurion",
