@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import signal
 import sys
 import threading
 import typing as t
@@ -18,6 +19,8 @@ from tap_convai.redaction import SecretFilter, secret_values
 from tap_convai.settings import RunSettings, Vendor, config_problems, config_schema
 
 if t.TYPE_CHECKING:
+    from types import FrameType
+
     from singer_sdk import Stream
 
 #: The registry: a new vendor is a new sub-package plus one line here.
@@ -102,6 +105,22 @@ class TapConvAI(Tap):
             logging.shutdown()
             sys.exit(1)
         self.logger.info("Run finished: every selected stream and partition synced.")
+
+    def _handle_termination(self, signum: int, frame: FrameType | None) -> None:
+        """SIGTERM/SIGINT: write the state reached so far, then exit non-zero.
+
+        The SDK exits 0 here, which tells a scheduler that an interrupted run finished.
+        """
+        try:
+            self.state_writer.write_state(self.state)
+        finally:
+            name = signal.Signals(signum).name
+            self.logger.error(
+                "Interrupted by %s: state of the last finished windows written; exiting %d",
+                name, 128 + signum,
+            )
+            logging.shutdown()
+            sys.exit(128 + signum)
 
 
 if __name__ == "__main__":

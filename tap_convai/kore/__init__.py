@@ -7,9 +7,10 @@ from collections.abc import Iterator
 
 from singer_sdk import typing as th
 
+from tap_convai.kore.streams import KoreInteractionsStream
 from tap_convai.settings import Vendor, base_url_property
 
-STREAMS: tuple = ()
+STREAMS = (KoreInteractionsStream,)
 
 
 def check(block: dict[str, t.Any]) -> Iterator[str]:

@@ -1,0 +1,208 @@
+"""Kore.ai AgentAssist Raw Data API v2: interactions (segments), one partition per stream id.
+
+`GET {base}/agentassist/api/v1/public/{streamId}/v2/agentassistinteractions`
+(`POST` with `{"sessionIds": [...]}` when `kore.session_ids` is set), walked in UTC day
+windows with `offset`/`limit` paging.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import typing as t
+from functools import cached_property
+from pathlib import Path
+from urllib.parse import quote
+
+import msgspec
+from singer_sdk import SchemaDirectory, StreamSchema
+from singer_sdk.pagination import OffsetPaginator
+
+from tap_convai.kore.auth import KoreAuth, auth_from_config
+from tap_convai.windows import Window, WindowedStream, format_timestamp, parse_timestamp
+
+if t.TYPE_CHECKING:
+    import requests
+
+SCHEMAS = SchemaDirectory(Path(__file__).parent / "schemas")
+
+PAGE_SIZE = 100  # the documented maximum of `limit`
+PARAM_FORMAT = "%Y-%m-%d %H:%M:%S"  # `from`/`to`, UTC (DESIGN: what the docs leave open)
+
+
+class _PageMeta(msgspec.Struct):
+    """What paging needs of a page; `data` items are left undecoded."""
+
+    numResults: int | None = None
+    hasMore: bool | None = None
+    data: list[msgspec.Raw] = msgspec.field(default_factory=list)
+
+
+def page_meta(response: requests.Response) -> _PageMeta:
+    try:
+        return msgspec.json.decode(response.content, type=_PageMeta)
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        return _PageMeta()  # parse_response has already refused a body it cannot use
+
+
+class KorePaginator(OffsetPaginator):
+    """`offset` += `limit` while the page says `hasMore`; a page without `hasMore` has
+    more after it when it is full (`numResults == limit`)."""
+
+    def has_more(self, response: requests.Response) -> bool:
+        meta = page_meta(response)
+        if meta.hasMore is not None:
+            return meta.hasMore
+        served = meta.numResults if meta.numResults is not None else len(meta.data)
+        return served >= self.page_size
+
+    def continue_if_empty(self, response: requests.Response) -> bool:
+        # parse_response drops records outside the window, so a page of data can yield
+        # nothing; the page's own size decides whether to go on
+        return bool(page_meta(response).data)
+
+
+def param_time(value: dt.datetime, *, round_up: bool = False) -> str:
+    """A `from`/`to` value: UTC, whole seconds (rounded down, or up for `to`)."""
+    value = value.astimezone(dt.timezone.utc)
+    if round_up and value.microsecond:
+        value += dt.timedelta(seconds=1)
+    return value.strftime(PARAM_FORMAT)
+
+
+class KoreInteractionsStream(WindowedStream):
+    """Agent AI interactions (one record per conversation segment) of one AgentAssist
+    stream, by `segmentStartTime`.
+
+    Each UTC day window [start, end) is requested with `from` = start and `to` = end: the
+    API takes both ends inclusive at whole seconds, so records at or after the window end
+    (they belong to the next window, which requests them too) are dropped here. Records
+    come in segmentID order; the window is sorted by segmentStartTime before it is emitted.
+    """
+
+    name = "kore_interactions"
+    vendor = "kore"
+    vendor_title = "Kore.ai"
+    path = "/agentassist/api/v1/public/{stream_id}/v2/agentassistinteractions"
+    schema = StreamSchema(SCHEMAS)
+    primary_keys = ("segmentID",)
+    replication_key = "segmentStartTime"
+    partition_key = "stream_id"
+    partition_setting = "stream_id"
+    limiter_key = "kore.interactions"
+    payload_as_json = True
+    align_to_day = True
+    sort_window = True
+    error_meanings = {
+        400: "the request is invalid (from/to must be YYYY-MM-DD HH:MM:SS, from <= to, "
+        "limit 0..100, sessionIds an array of strings)",
+        401: "the auth JWT or the accountId header was rejected (invalid or expired "
+        "token, wrong client secret, or the app's appId does not belong to this account)",
+        403: "the app is not associated with the AgentAssist Analytics API scope for "
+        "this stream",
+        404: "the stream id was not found",
+        429: "Kore's rate limit for analytics APIs was exceeded (60 requests per minute "
+        "is published; lower kore.requests_per_minute)",
+        500: "Kore.ai could not serve the interactions (server error)",
+        502: "Kore.ai gateway error",
+        503: "Kore.ai is temporarily unavailable",
+        504: "Kore.ai gateway timeout",
+    }
+
+    # -- partitions, pacing, auth -------------------------------------------------------
+
+    @property
+    def partitions(self) -> list[dict]:
+        return [{"stream_id": self.vendor_config["stream_id"]}]
+
+    def requests_per_second(self) -> float:
+        return float(self.vendor_config.get("requests_per_minute") or 60) / 60.0
+
+    @cached_property
+    def kore_auth(self) -> KoreAuth:
+        return auth_from_config(self.vendor_config)
+
+    @property
+    def authenticator(self) -> KoreAuth:
+        return self.kore_auth
+
+    @property
+    def http_headers(self) -> dict[str, str]:
+        return {
+            "accountId": self.vendor_config["account_id"],
+            "Accept": "application/json",
+            "Content-Type": "application/json",
+        }
+
+    # -- the request --------------------------------------------------------------------
+
+    @property
+    def session_ids(self) -> list[str] | None:
+        return self.vendor_config.get("session_ids") or None
+
+    @property
+    def http_method(self) -> str:
+        return "POST" if self.session_ids else "GET"
+
+    def get_url(self, context: dict | None) -> str:
+        stream_id = quote(str((context or {})["stream_id"]), safe="")
+        return self.url_base + self.path.replace("{stream_id}", stream_id)
+
+    def get_new_paginator(self) -> KorePaginator:
+        return KorePaginator(start_value=0, page_size=PAGE_SIZE)
+
+    def get_url_params(self, context: dict | None, next_page_token: t.Any) -> dict[str, t.Any]:
+        window: Window = context["_window"]
+        params: dict[str, t.Any] = {
+            "from": param_time(window.start),
+            "to": param_time(window.end, round_up=True),
+            "offset": next_page_token or 0,
+            "limit": PAGE_SIZE,
+        }
+        if self.vendor_config.get("include_agentic_data"):
+            params["includeAgenticData"] = "true"
+        return params
+
+    def prepare_request_payload(
+        self, context: dict | None, next_page_token: t.Any
+    ) -> dict[str, t.Any] | None:
+        if self.session_ids:
+            return {"sessionIds": list(self.session_ids)}
+        return None
+
+    # -- the response -------------------------------------------------------------------
+
+    def error_detail(self, response: requests.Response) -> str | None:
+        parts = []
+        if response.status_code == 401:
+            parts.append(f"auth: {self.kore_auth.description}")
+        try:
+            body = msgspec.json.decode(response.content)
+        except msgspec.DecodeError:
+            body = None
+        errors = body.get("errors") if isinstance(body, dict) else None
+        if isinstance(errors, list):
+            msgs = [e.get("msg") for e in errors if isinstance(e, dict)]
+            text = "; ".join(m for m in msgs if isinstance(m, str))
+            if text:
+                parts.append(" ".join(text.split())[:200])
+        return "; ".join(parts) or None
+
+    def parse_response(self, response: requests.Response) -> t.Iterator[dict]:
+        body = self.decode_json(response)
+        records = body.get("data") if isinstance(body, dict) else None
+        if not isinstance(records, list):
+            raise self.malformed(response, "no `data` array")
+        window: Window | None = (self.current_partition or {}).get("_window")
+        for record in records:
+            if not isinstance(record, dict) or not record.get("segmentID"):
+                raise self.malformed(response, "a record without segmentID")
+            try:
+                started = parse_timestamp(record["segmentStartTime"])
+            except (KeyError, TypeError, ValueError):
+                raise self.malformed(
+                    response, f"record {record['segmentID']}: no usable segmentStartTime"
+                ) from None
+            if window is not None and not window.start <= started < window.end:
+                continue  # the neighbouring window's record (inclusive `from`/`to`)
+            record["segmentStartTime"] = format_timestamp(started)
+            yield record
