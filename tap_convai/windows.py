@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from operator import itemgetter
 
-from tap_convai.http import ConvaiStream
+from tap_convai.http import ConvaiStream, VendorError
 
 UTC = dt.timezone.utc
 DAY = dt.timedelta(days=1)
@@ -132,6 +132,13 @@ class WindowedStream(ConvaiStream):
     def get_replication_key_signpost(self, context: t.Any = None) -> None:
         return None  # the watermark is bounded by the window end, not by a signpost
 
+    def compare_start_date(self, value: str, start_date_value: str) -> str:
+        """SDK hook on the stored bookmark; a corrupt one is reported by `watermark`."""
+        try:
+            return super().compare_start_date(value, start_date_value)
+        except (TypeError, ValueError):
+            return value
+
     def _increment_stream_state(self, latest_record: t.Any, *, context: t.Any = None) -> None:
         """Bookmarks move per window in `checkpoint`, not per record (see class doc)."""
 
@@ -156,8 +163,18 @@ class WindowedStream(ConvaiStream):
         return start, end
 
     def watermark(self, context: dict | None) -> dt.datetime | None:
-        value = self.get_context_state(context).get("replication_key_value")
-        return parse_timestamp(value) if value else None
+        """The partition's bookmark; one of another replication key is ignored."""
+        state = self.get_context_state(context)
+        value = state.get("replication_key_value")
+        if not value or state.get("replication_key", self.replication_key) != self.replication_key:
+            return None
+        try:
+            return parse_timestamp(value)
+        except (TypeError, ValueError):
+            raise VendorError(
+                f"{self.where()}: the bookmark in the state ({value!r}) is not a timestamp; "
+                "correct or remove it"
+            ) from None
 
     def windows(self, context: dict | None) -> Iterator[Window]:
         start, end = self.sync_range(context)
@@ -179,6 +196,7 @@ class WindowedStream(ConvaiStream):
         return self.request_records(context)
 
     def get_records(self, context: dict | None) -> t.Iterable[dict]:
+        self.current_partition = context
         try:
             for window in self.windows(context):
                 wctx = self.window_context(context, window)

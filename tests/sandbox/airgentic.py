@@ -8,6 +8,8 @@ Options:
 - airgentic_enrichment_delay_hours: when set, records younger than this (relative to now)
   are served before enrichment: standalone_question_id null, taxonomies [], cluster and
   theme null (tests the lookback re-read). Default: off (records never change).
+- airgentic_extra_field: a field name added to every record with a string value, a field
+  the vendor docs do not have (tests schema-drift reporting).
 """
 
 from __future__ import annotations
@@ -133,6 +135,8 @@ class AirgenticEmulator(VendorEmulator):
         if service_id.startswith("forbidden-"):
             return json_response({"detail": "Insights API not enabled"}, 403)
         data = self._records(service_id, day_start(start), day_start(end) + ONE_DAY)
+        if extra := self.options.get("airgentic_extra_field"):  # schema drift
+            data = [{**record, extra: "undocumented"} for record in data]
         return json_response(
             {
                 "account_id": account_id,

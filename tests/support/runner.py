@@ -83,6 +83,7 @@ def run_tap(
         state_path.write_text(json.dumps(state))
         cmd += ["--state", str(state_path)]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
+    SESSION_OUTPUTS.extend((proc.stdout, proc.stderr))
     listing = "--discover" in args or "--about" in args
     messages = [] if listing else parse_messages(proc.stdout)
     return TapRun(proc.returncode, proc.stdout, proc.stderr, messages)
@@ -99,10 +100,12 @@ def meltano(
         "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false",
         **env,
     }
-    return subprocess.run(
+    proc = subprocess.run(
         [MELTANO, *args], cwd=PROJECT, env=full_env, capture_output=True, text=True,
         timeout=timeout, check=False,
     )
+    SESSION_OUTPUTS.extend((proc.stdout, proc.stderr))
+    return proc
 
 
 def run_tap_killed(
@@ -112,14 +115,15 @@ def run_tap_killed(
     after_states: int = 1,
     state: Mapping[str, Any] | None = None,
     timeout: float = 120,
+    sig: int = 9,
 ) -> TapRun:
-    """Run the tap and SIGKILL it right after its `after_states`-th STATE message.
+    """Run the tap and send it `sig` (default SIGKILL) right after its `after_states`-th
+    STATE message.
 
-    Returns what it had written by then (returncode -9). If the run ends before, the
-    complete run is returned with its real return code.
+    Returns what it had written (returncode -9 for SIGKILL; for SIGTERM/SIGINT the tap
+    writes its state and exits on its own). If the run ends before, the complete run is
+    returned with its real return code.
     """
-    import signal
-
     config_path = tmp / "config-killed.json"
     config_path.write_text(json.dumps(config))
     cmd = [TAP, "--config", str(config_path)]
@@ -135,12 +139,18 @@ def run_tap_killed(
         assert proc.stdout is not None
         for line in proc.stdout:
             lines.append(line)
-            if line.startswith('{"type":"STATE"'):
+            if line.startswith('{"type":"STATE"') and seen < after_states:
                 seen += 1
-                if seen >= after_states:
-                    proc.send_signal(signal.SIGKILL)
-                    break
+                if seen == after_states:
+                    proc.send_signal(sig)
+                    if sig == 9:
+                        break
         proc.stdout.close()
         proc.wait(timeout=timeout)
     stdout = "".join(lines)
+    SESSION_OUTPUTS.extend((stdout, stderr_path.read_text()))
     return TapRun(proc.returncode, stdout, stderr_path.read_text(), parse_messages(stdout))
+
+
+#: stdout and stderr of every tap and Meltano run of this test session (secret-leak check)
+SESSION_OUTPUTS: list[str] = []
