@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from tests.keys import airgentic_keys
 from tests.sandbox.credentials import SECRETS
-from tests.support.config import END, START, sandbox_config
+from tests.support.config import START, sandbox_config
 from tests.support.runner import run_tap, run_tap_killed
 
 STREAM = "airgentic_records"

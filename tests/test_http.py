@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 
@@ -55,7 +56,7 @@ def test_backoff_without_retry_after_grows(sandbox, tmp_path):
 
     assert run.returncode == 0, run.stderr
     times = arrivals(sandbox)
-    gaps = [b - a for a, b in zip(times, times[1:])]
+    gaps = [b - a for a, b in itertools.pairwise(times)]
     assert len(gaps) == 3
     # equal jitter: the n-th wait lies in [d/2, d] with d = 0.2 * 2**n
     for n, gap in enumerate(gaps):
@@ -135,5 +136,5 @@ def test_rate_limiter_is_shared_by_threads():
     for t in threads:
         t.join()
     stamps.sort()
-    gaps = [b - a for a, b in zip(stamps, stamps[1:])]
+    gaps = [b - a for a, b in itertools.pairwise(stamps)]
     assert min(gaps) >= 0.02 * 0.95  # evenly spaced, whatever thread asks
