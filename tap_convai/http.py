@@ -16,12 +16,17 @@ import random
 import threading
 import time
 import typing as t
+from functools import cached_property
 from urllib.parse import urlsplit
 
 import msgspec
 import requests
 from singer_sdk import RESTStream
 from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
+from singer_sdk.helpers._catalog import pop_deselected_record_properties
+from singer_sdk.singerlib import RecordMessage
+
+from tap_convai.drift import DriftReporter
 
 if t.TYPE_CHECKING:
     from collections.abc import Generator
@@ -185,6 +190,34 @@ class ConvaiStream(RESTStream):
             self.backoff_max_tries() - 1,
             details.get("wait", 0.0),
         )
+
+    # -- records ----------------------------------------------------------------------
+
+    @cached_property
+    def drift(self) -> DriftReporter:
+        return DriftReporter(self.name, self.schema, self.logger)
+
+    @cached_property
+    def _everything_selected(self) -> bool:
+        return all(self.mask.values())
+
+    def _generate_record_messages(self, record: dict[str, t.Any]) -> t.Iterator[RecordMessage]:
+        """The per-record hot path (SDK 0.54 internals, pinned): the SDK's property
+        selection and stream maps, with `DriftReporter` instead of the SDK's generic type
+        conformance (see drift.py for why)."""
+        if not self._everything_selected:
+            pop_deselected_record_properties(record, self.schema, self.mask)
+        record = self.drift.check(record)
+        extracted = dt.datetime.now(dt.timezone.utc)
+        for stream_map in self.stream_maps:
+            mapped = stream_map.transform(record)
+            if mapped is not None:
+                yield RecordMessage(
+                    stream=stream_map.stream_alias,
+                    record=mapped,
+                    version=self._stream_version,
+                    time_extracted=extracted,
+                )
 
     # -- errors ---------------------------------------------------------------------
 

@@ -1,0 +1,44 @@
+"""DriftReporter: unknown fields reported once, top-level ones dropped, nested ones kept."""
+
+from __future__ import annotations
+
+import logging
+
+from tap_convai.drift import DriftReporter
+
+SCHEMA = {
+    "type": "object",
+    "properties": {
+        "id": {"type": "string"},
+        "meta": {"type": ["object", "null"], "properties": {"a": {"type": "string"}},
+                 "additionalProperties": True},
+        "agent": {"type": ["object", "null"], "properties": {"name": {"type": "string"}}},
+        "tags": {"type": ["array", "null"], "items": {
+            "type": "object", "properties": {"k": {"type": "string"}}}},
+    },
+}
+
+
+def test_unknown_fields_are_reported_once_by_path(caplog):
+    reporter = DriftReporter("s", SCHEMA, logging.getLogger("drift-test"))
+    record = {"id": "1", "new_top": 1, "meta": {"custom": 1},
+              "agent": {"name": "x", "shift": "night"}, "tags": [{"k": "v", "score": 2}]}
+    with caplog.at_level(logging.WARNING):
+        out = reporter.check(dict(record))
+        reporter.check(dict(record))
+
+    assert "new_top" not in out  # a target has no column for it
+    assert out["agent"] == {"name": "x", "shift": "night"}  # nested: kept in the JSON
+    messages = [r.getMessage() for r in caplog.records]
+    assert len(messages) == 3
+    assert any("'new_top' is not in the schema: not emitted" in m for m in messages)
+    assert any("'agent.shift'" in m for m in messages)
+    assert any("'tags[].score'" in m for m in messages)
+    assert not any("custom" in m for m in messages)  # metadata allows any key
+
+
+def test_known_records_pass_unchanged():
+    reporter = DriftReporter("s", SCHEMA, logging.getLogger("drift-test"))
+    record = {"id": "1", "meta": None, "agent": {"name": "x"}, "tags": []}
+    assert reporter.check(record) is record
+    assert reporter.reported == set()
