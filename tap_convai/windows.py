@@ -50,7 +50,23 @@ def parse_timestamp(value: str | float | dt.datetime | dt.date) -> dt.datetime:
 
 
 def normalize_timestamp(value: str | float) -> str:
-    """Any vendor timestamp to the canonical string."""
+    """Any vendor timestamp to the canonical string.
+
+    Fast paths for the UTC forms vendors send most (per-record hot path); anything else
+    is parsed in full.
+    """
+    if isinstance(value, str) and value[4:5] == "-" and value[10:11] == "T":
+        size = len(value)
+        if size == 27 and value[26] == "Z" and value[19] == ".":
+            return value  # already canonical
+        if size == 32 and value.endswith("+00:00") and value[19] == ".":
+            return value[:26] + "Z"  # microseconds, +00:00
+        if size == 24 and value[23] == "Z" and value[19] == ".":
+            return value[:23] + "000Z"  # milliseconds, Z
+        if size == 25 and value.endswith("+00:00"):
+            return value[:19] + ".000000Z"  # whole seconds, +00:00
+        if size == 20 and value[19] == "Z":
+            return value[:19] + ".000000Z"  # whole seconds, Z
     return format_timestamp(parse_timestamp(value))
 
 

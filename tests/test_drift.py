@@ -42,3 +42,15 @@ def test_known_records_pass_unchanged():
     record = {"id": "1", "meta": None, "agent": {"name": "x"}, "tags": []}
     assert reporter.check(record) is record
     assert reporter.reported == set()
+
+
+def test_timestamp_fast_paths_agree_with_the_full_parse():
+    from tap_convai.windows import format_timestamp, normalize_timestamp, parse_timestamp
+
+    samples = [
+        "2026-01-20T03:14:15.123456+00:00", "2026-01-20T03:14:15+00:00",
+        "2026-02-25T09:33:10.120Z", "2026-02-25T09:33:10Z", "2026-02-25T09:33:10.120000Z",
+        "2026-01-20T05:14:15.5+02:00", "2025-04-15T20:58:15.384884", 1744651778.652, 1744750665,
+    ]
+    for sample in samples:
+        assert normalize_timestamp(sample) == format_timestamp(parse_timestamp(sample)), sample

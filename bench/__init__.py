@@ -1,0 +1,1 @@
+"""Benchmarks (`make bench`): run on demand, print figures; never part of `make test`."""
