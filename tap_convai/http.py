@@ -225,6 +225,8 @@ class ConvaiStream(RESTStream):
         if not context:
             return "[all]"
         shown = {k: v for k, v in context.items() if not k.startswith("_")}
+        if not shown:
+            return "[all]"
         return "[" + ", ".join(f"{k}={v}" for k, v in shown.items()) + "]"
 
     def where(self) -> str:

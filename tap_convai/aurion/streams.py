@@ -126,10 +126,14 @@ class AurionInsightsStream(WindowedStream):
             raise self.malformed(response, "not a JSON object")
         if not INSIGHT_KEYS.intersection(body):
             raise self.malformed(response, "none of the documented insights fields")
-        window: Window = self.current_partition["_window"]
-        body["window_start"] = format_timestamp(window.start)
-        body["window_end"] = format_timestamp(window.end)
         yield body
+
+    def window_records(self, context: dict, window: Window) -> t.Iterable[dict]:
+        """The day's insights object, keyed by the day it covers."""
+        for record in super().window_records(context, window):
+            record["window_start"] = format_timestamp(window.start)
+            record["window_end"] = format_timestamp(window.end)
+            yield record
 
     def error_detail(self, response: requests.Response) -> str | None:
         """The detail of the two documented error bodies; nothing else is echoed.

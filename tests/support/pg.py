@@ -48,7 +48,8 @@ class Postgres:
         return [r[0] for r in rows]
 
     def drop_schema(self, schema: str) -> None:
-        self.query(f'drop schema if exists "{schema}" cascade')
+        with self.connect() as conn:
+            conn.execute(f'drop schema if exists "{schema}" cascade')
 
 
 @contextmanager

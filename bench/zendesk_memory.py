@@ -1,0 +1,83 @@
+"""Peak memory of the tap on one very large Zendesk AI export file (not part of the tests).
+
+Runs the real CLI against the sandbox's `bot-large` (one JSON-array file per day,
+generated while it is sent) for one day, output to /dev/null, and prints the peak RSS
+of the tap process (`wait4` rusage of that one child). A streamed parser keeps the peak
+flat: the 1 MB row is the baseline the larger files are compared to.
+
+    .venv/bin/python bench/zendesk_memory.py            # 1, 100 and 1000 MB
+    .venv/bin/python bench/zendesk_memory.py 100 300    # chosen sizes (MB)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.sandbox import Sandbox  # noqa: E402
+from tests.sandbox.zendesk_ai import LARGE_BOT  # noqa: E402
+from tests.support.config import sandbox_config  # noqa: E402
+from tests.support.runner import TAP  # noqa: E402
+
+DAY = date(2026, 10, 5)
+SIZES_MB = (1, 100, 1000)
+WINDOW_LINE = re.compile(r"window \d{4}-\d{2}-\d{2}: (\d+) records in ([\d.]+) s")
+
+
+def measure(size_mb: float, work: Path) -> dict[str, float]:
+    """Run the tap on one `size_mb` file; its peak RSS, records and time."""
+    with Sandbox(seed=7, per_day=12, zendesk_large_file_mb=size_mb) as sandbox:
+        expected = sandbox.vendor("zendesk_ai").large_file_count(DAY)
+        config = sandbox_config(
+            sandbox.url, vendors=("zendesk_ai",), start_date=DAY.isoformat(),
+            end_date=DAY.isoformat(), zendesk_ai={"bot_ids": [LARGE_BOT]},
+            request_timeout=120,
+        )
+        config_path = work / "config.json"
+        config_path.write_text(json.dumps(config))
+        log_path = work / f"tap-{size_mb:g}mb.log"
+        started = time.monotonic()
+        with open(os.devnull, "wb") as out, log_path.open("wb") as err:
+            proc = subprocess.Popen([TAP, "--config", str(config_path)], stdout=out, stderr=err)
+            _, status, usage = os.wait4(proc.pid, 0)
+            proc.returncode = os.waitstatus_to_exitcode(status)
+        elapsed = time.monotonic() - started
+    log = log_path.read_text(errors="replace")
+    if proc.returncode != 0:
+        raise SystemExit(f"tap failed ({proc.returncode}) at {size_mb} MB; see {log_path}")
+    found = WINDOW_LINE.search(log)
+    records = int(found.group(1)) if found else -1
+    if records != expected:
+        raise SystemExit(f"{size_mb} MB: tap emitted {records} records, file has {expected}")
+    return {
+        "mb": size_mb,
+        "records": records,
+        "seconds": elapsed,
+        "peak_rss_mb": usage.ru_maxrss / 1024,  # Linux: KiB
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    sizes = [float(a) for a in argv or ()] or list(SIZES_MB)
+    work = Path(tempfile.mkdtemp(prefix="zendesk-bench-"))
+    print(f"{'file MB':>8} {'records':>9} {'seconds':>8} {'rec/s':>7} {'peak RSS MB':>12}")
+    for size in sizes:
+        row = measure(size, work)
+        rate = row["records"] / row["seconds"] if row["seconds"] else 0
+        print(f"{row['mb']:>8g} {row['records']:>9} {row['seconds']:>8.1f} {rate:>7.0f} "
+              f"{row['peak_rss_mb']:>12.1f}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
