@@ -140,7 +140,8 @@ class ConvaiStream(RESTStream):
 
     @property
     def requests_session(self) -> requests.Session:
-        if not self._requests_session:
+        # the SDK's __init__ already made a plain Session: replace it with a paced one
+        if not isinstance(self._requests_session, PacedSession):
             rate = self.requests_per_second()
             limiter = None
             if rate:

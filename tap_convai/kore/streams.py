@@ -184,7 +184,7 @@ class KoreInteractionsStream(WindowedStream):
             msgs = [e.get("msg") for e in errors if isinstance(e, dict)]
             text = "; ".join(m for m in msgs if isinstance(m, str))
             if text:
-                parts.append(" ".join(text.split())[:200])
+                parts.append("Kore says: " + " ".join(text.split())[:200])
         return "; ".join(parts) or None
 
     def parse_response(self, response: requests.Response) -> t.Iterator[dict]:
