@@ -5,9 +5,9 @@ from __future__ import annotations
 from singer_sdk import typing as th
 
 from tap_convai.settings import Vendor, id_list_property, lookback_property
+from tap_convai.zendesk_ai.streams import REGION_URLS, ZendeskAIConversationsStream
 
-REGION_URLS = {"eu": "https://api.ultimate.ai", "us": "https://api.us.ultimate.ai"}
-STREAMS: tuple = ()
+STREAMS = (ZendeskAIConversationsStream,)
 
 VENDOR = Vendor(
     key="zendesk_ai",
@@ -33,3 +33,5 @@ VENDOR = Vendor(
     ),
     streams=STREAMS,
 )
+
+__all__ = ["REGION_URLS", "STREAMS", "VENDOR", "ZendeskAIConversationsStream"]
