@@ -16,7 +16,6 @@ import logging
 import typing as t
 from dataclasses import dataclass, field
 
-
 FULL_CHECKS = 2000
 SAMPLE_EVERY = 50
 

@@ -82,11 +82,11 @@ class TapConvAI(Tap):
 
     # -- shared run services ------------------------------------------------------------
 
-    def rate_limiter(self, key: str, per_second: float) -> RateLimiter:
+    def rate_limiter(self, key: str, per_second: float, window: float = 1.0) -> RateLimiter:
         """The one limiter of an endpoint, shared by all its streams' partitions."""
         with self._limiters_lock:
             if key not in self._limiters:
-                self._limiters[key] = RateLimiter(per_second)
+                self._limiters[key] = RateLimiter(per_second, window)
             return self._limiters[key]
 
     def record_failure(self, message: str) -> None:

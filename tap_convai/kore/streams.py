@@ -89,6 +89,7 @@ class KoreInteractionsStream(WindowedStream):
     partition_key = "stream_id"
     partition_setting = "stream_id"
     limiter_key = "kore.interactions"
+    limiter_window = 60.0  # the published limit is per minute
     payload_as_json = True
     align_to_day = True
     sort_window = True
