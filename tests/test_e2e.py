@@ -1,49 +1,84 @@
-"""End to end: `meltano run tap-convai target-postgres` into a real PostgreSQL."""
+"""End to end: `meltano run tap-convai target-postgres` into a real PostgreSQL, with every
+vendor of the sandbox environment (meltano.yml), twice."""
 
 from __future__ import annotations
 
 import json
 
-from tests.keys import airgentic_keys
+from tests.keys import STREAMS, record_keys, truth_keys
 from tests.sandbox.credentials import SECRETS
+from tests.support.config import START, sandbox_config
 from tests.support.runner import meltano, sandbox_env
 
 SCHEMA = "e2e_all"
 STATE_ID = "sandbox:tap-convai-to-target-postgres"
+END_EXCLUSIVE = "2026-10-08"
+#: the columns each stream's key is made of (as `tests.keys` reads records)
+KEY_COLUMNS = {
+    "airgentic_records": ("partition_id", "thread_id", "date_time"),
+    "kore_interactions": ("segmentID",),
+    "agentx_conversations": ("_id",),
+    "agentx_messages": ("_id",),
+    "aurion_insights": ("window_start",),
+    "zendesk_ai_conversations": ("bot_id", "conversation_id"),
+}
+#: the sandbox environment of meltano.yml, as a tap config (for the truth)
+MELTANO_SANDBOX = {
+    "airgentic": {"service_ids": ["web", "support"]},
+    "kore": {"stream_id": "st-sbx-1"},
+    "agentx": {"bot_names": ["r3-218210", "helpdesk"]},
+    "zendesk_ai": {"bot_ids": ["98174e8d635471c383b9ec7b", "64628b8e55e4f2459bcb2e68"]},
+}
 
 
-def loaded_airgentic_keys(pg) -> set[tuple]:
-    rows = pg.query(f"select partition_id, thread_id, date_time from {SCHEMA}.airgentic_records")
-    return airgentic_keys(
-        {"partition_id": p, "thread_id": t, "date_time": d.isoformat()} for p, t, d in rows
-    )
+def loaded_keys(pg, stream: str) -> set[tuple]:
+    columns = KEY_COLUMNS[stream]
+    quoted = ", ".join(f'"{c}"' for c in columns)
+    rows = pg.query(f'select {quoted} from {SCHEMA}."{stream}"')
+    records = [
+        {c: v.isoformat() if hasattr(v, "isoformat") else v for c, v in zip(columns, row,
+                                                                            strict=True)}
+        for row in rows
+    ]
+    return record_keys(stream, records)
+
+
+def row_count(pg, stream: str) -> int:
+    return pg.query(f'select count(*) from {SCHEMA}."{stream}"')[0][0]
 
 
 def test_meltano_run_loads_the_truth_and_a_rerun_changes_nothing(sandbox, pg, tmp_path):
     env = {**sandbox_env(sandbox.url), **pg.target_env(SCHEMA)}
     db = tmp_path / "meltano.db"
+    config = sandbox_config(sandbox.url, vendors=("airgentic", "kore", "agentx", "aurion",
+                                                  "zendesk_ai"), **MELTANO_SANDBOX)
 
     first = meltano("run", "tap-convai", "target-postgres", env=env, system_db=db)
     assert first.returncode == 0, first.stderr[-5000:]
 
-    truth = set()
-    for service_id in ("web", "support"):
-        truth |= airgentic_keys(
-            sandbox.truth("airgentic_records", "2026-10-01", "2026-10-08", service_id=service_id)
-        )
-    assert loaded_airgentic_keys(pg) == truth
-    (count,) = pg.query(f"select count(*) from {SCHEMA}.airgentic_records")[0]
-    assert count == len(truth)
+    assert sorted(pg.tables(SCHEMA)) == sorted(STREAMS)
+    counts = {}
+    for stream in STREAMS:
+        truth = truth_keys(sandbox, stream, config, START, END_EXCLUSIVE)
+        assert truth, stream
+        assert loaded_keys(pg, stream) == truth, stream
+        counts[stream] = row_count(pg, stream)
+        assert counts[stream] == len(truth), stream  # no duplicate rows
 
     state = json.loads(meltano("state", "get", STATE_ID, env=env, system_db=db).stdout)
-    partitions = state["singer_state"]["bookmarks"]["airgentic_records"]["partitions"]
-    assert {p["replication_key_value"] for p in partitions} == {"2026-10-08T00:00:00.000000Z"}
+    bookmarks = state["singer_state"]["bookmarks"]
+    assert set(bookmarks) == set(STREAMS)
+    for stream in STREAMS:
+        partitions = bookmarks[stream].get("partitions") or [bookmarks[stream]]
+        values = {p["replication_key_value"] for p in partitions}
+        assert values == {f"{END_EXCLUSIVE}T00:00:00.000000Z"}, (stream, values)
 
     second = meltano("run", "tap-convai", "target-postgres", env=env, system_db=db)
     assert second.returncode == 0, second.stderr[-5000:]
-    assert loaded_airgentic_keys(pg) == truth
-    (count_again,) = pg.query(f"select count(*) from {SCHEMA}.airgentic_records")[0]
-    assert count_again == count
+    for stream in STREAMS:
+        assert row_count(pg, stream) == counts[stream], stream
+        assert loaded_keys(pg, stream) == truth_keys(sandbox, stream, config, START,
+                                                     END_EXCLUSIVE)
 
     for output in (first.stdout, first.stderr, second.stderr):
         for secret in SECRETS:

@@ -596,7 +596,11 @@ class _Handler(BaseHTTPRequestHandler):
                 if fault_body is None:
                     fault_body = {"error": f"sandbox fault: HTTP {rule.status}"}
                 sb.stats.status(endpoint, rule.status)
-                self._send(json_response(fault_body, rule.status, headers))
+                if isinstance(fault_body, bytes):  # sent as is, e.g. a truncated document
+                    headers["Content-Type"] = "application/json"
+                    self._send(Response(rule.status, fault_body, headers))
+                else:
+                    self._send(json_response(fault_body, rule.status, headers))
                 return
             elif rule.kind == "malformed":
                 sb.stats.status(endpoint, 200)
