@@ -8,16 +8,22 @@ fixed width, microseconds, `Z` (RFC 3339, UTC).
 from __future__ import annotations
 
 import datetime as dt
+import queue
+import threading
 import time
 import typing as t
 from collections.abc import Iterator
 from dataclasses import dataclass
+from itertools import islice
 from operator import itemgetter
 
 from tap_convai.http import ConvaiStream, VendorError
 
 UTC = dt.timezone.utc
 DAY = dt.timedelta(days=1)
+CHUNK = 500  # records handed over from the read-ahead thread at a time
+READ_AHEAD_CHUNKS = 4  # bounds the memory read ahead: 4 x 500 records
+T = t.TypeVar("T")
 
 
 def format_timestamp(value: dt.datetime) -> str:
@@ -111,6 +117,54 @@ def iter_windows(
         nxt = min(cursor + size, end)
         yield Window(cursor, nxt)
         cursor = nxt
+
+
+class _Failed:
+    def __init__(self, exc: BaseException) -> None:
+        self.exc = exc
+
+
+_DONE = object()
+
+
+def read_ahead(items: Iterator[T], depth: int) -> t.Generator[T, None, None]:
+    """Iterate `items` in a daemon thread, at most `depth` items ahead of the consumer.
+
+    An exception of the producer is raised in the consumer. Closing the generator stops
+    the producer; a daemon thread never holds up the exit of an interrupted run.
+    """
+    handoff: queue.Queue[t.Any] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(item: t.Any) -> bool:
+        while not stop.is_set():
+            try:
+                handoff.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if not put(item):
+                    return
+            put(_DONE)
+        except BaseException as exc:  # handed to the consumer, raised there
+            put(_Failed(exc))
+
+    threading.Thread(target=produce, name="read-ahead", daemon=True).start()
+    try:
+        while True:
+            item = handoff.get()
+            if item is _DONE:
+                return
+            if isinstance(item, _Failed):
+                raise item.exc
+            yield item
+    finally:
+        stop.set()
 
 
 class WindowedStream(ConvaiStream):
@@ -211,24 +265,38 @@ class WindowedStream(ConvaiStream):
         """Records of one window (default: the paginated REST request series)."""
         return self.request_records(context)
 
+    def window_events(self, context: dict | None) -> Iterator[tuple[Window, list[dict] | None]]:
+        """The partition's records as (window, chunk) items, then (window, None) once a
+        window is complete."""
+        for window in self.windows(context):
+            wctx = self.window_context(context, window)
+            self.current_partition = wctx
+            records: t.Iterable[dict] = self.window_records(wctx, window)
+            if self.sort_window:
+                records = sorted(records, key=itemgetter(self.replication_key))
+            iterator = iter(records)
+            while chunk := list(islice(iterator, CHUNK)):
+                yield window, chunk
+            yield window, None
+
     def get_records(self, context: dict | None) -> t.Iterable[dict]:
         self.current_partition = context
+        # Requests and parsing run ahead in a thread while records are written here:
+        # the wait for the API overlaps with the per-record work.
+        events = read_ahead(self.window_events(context), depth=READ_AHEAD_CHUNKS)
+        started, count = time.monotonic(), 0
         try:
-            for window in self.windows(context):
-                wctx = self.window_context(context, window)
-                self.current_partition = wctx
-                started = time.monotonic()
-                records: t.Iterable[dict] = self.window_records(wctx, window)
-                if self.sort_window:
-                    records = sorted(records, key=itemgetter(self.replication_key))
-                count = 0
-                for record in records:
-                    count += 1
-                    yield record
-                self.checkpoint(context, window, count, time.monotonic() - started)
+            for window, chunk in events:
+                if chunk is None:
+                    self.checkpoint(context, window, count, time.monotonic() - started)
+                    started, count = time.monotonic(), 0
+                    continue
+                count += len(chunk)
+                yield from chunk
         except Exception as exc:  # isolation: one partition's failure ends only itself
             self.log_failure(exc)
         finally:
+            events.close()
             self.current_partition = None
 
     def checkpoint(
