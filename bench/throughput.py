@@ -27,14 +27,14 @@ class Case:
 
 CASES = (
     Case("airgentic_records", "airgentic", "service_id", "web",
-         {"airgentic_per_day": 2000},
+         {"airgentic_per_day": 5000},
          {"airgentic": {"service_ids": ["web"]}}),
     Case("agentx_messages", "agentx", "bot_name", "r3-218210",
-         {"agentx_per_day": 1000, "agentx_rate_limit": 0},
-         {"agentx": {"bot_names": ["r3-218210"], "requests_per_second": 1000}}, days=12),
+         {"agentx_per_day": 2000, "agentx_rate_limit": 0},
+         {"agentx": {"bot_names": ["r3-218210"], "requests_per_second": 1000}}, days=25),
     Case("kore_interactions", "kore", "stream_id", "st-sbx-1",
          {"kore_per_day": 600},
-         {"kore": {"requests_per_minute": 600000}}, days=10),
+         {"kore": {"requests_per_minute": 600000}}, days=20),
 )
 
 
