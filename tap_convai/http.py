@@ -247,6 +247,19 @@ class ConvaiStream(RESTStream):
     def _everything_selected(self) -> bool:
         return all(self.mask.values())
 
+    def _process_record(
+        self,
+        record: dict[str, t.Any],
+        child_context: dict | None = None,
+        partition_context: dict | None = None,
+    ) -> None:
+        """Adds the partition's keys to the record (e.g. `bot_name`), as the SDK does;
+        our streams have no child streams, so the SDK's child-context work is skipped."""
+        if partition_context:
+            for key, value in partition_context.items():
+                if key not in record:
+                    record[key] = value
+
     def _generate_record_messages(self, record: dict[str, t.Any]) -> t.Iterator[RecordMessage]:
         """The per-record hot path (SDK 0.54 internals, pinned): the SDK's property
         selection and stream maps, with `DriftReporter` instead of the SDK's generic type

@@ -8,6 +8,7 @@ fixed width, microseconds, `Z` (RFC 3339, UTC).
 from __future__ import annotations
 
 import datetime as dt
+import math
 import queue
 import threading
 import time
@@ -61,6 +62,13 @@ def normalize_timestamp(value: str | float) -> str:
     Fast paths for the UTC forms vendors send most (per-record hot path); anything else
     is parsed in full.
     """
+    if type(value) is int or type(value) is float:  # Unix seconds
+        seconds = math.floor(value)
+        micros = round((value - seconds) * 1_000_000)
+        if micros == 1_000_000:
+            seconds, micros = seconds + 1, 0
+        if 0 <= seconds < 253402300800:  # years 1970..9999
+            return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{micros:06d}Z"
     if isinstance(value, str) and value[4:5] == "-" and value[10:11] == "T":
         size = len(value)
         if size == 27 and value[26] == "Z" and value[19] == ".":

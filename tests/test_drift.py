@@ -54,3 +54,19 @@ def test_timestamp_fast_paths_agree_with_the_full_parse():
     ]
     for sample in samples:
         assert normalize_timestamp(sample) == format_timestamp(parse_timestamp(sample)), sample
+
+
+def test_unix_seconds_fast_path_rounds_like_datetime():
+    import random
+
+    from tap_convai.windows import UTC, normalize_timestamp
+
+    rng = random.Random(5)
+    values = [1744651778.652, 1744651783, 1744651793.839, 0, 1.9999999, 1744651778.9999996]
+    values += [rng.uniform(0, 4e9) for _ in range(2000)]
+    values += [round(rng.uniform(1.6e9, 1.9e9), 3) for _ in range(2000)]
+    for value in values:
+        import datetime as dt
+
+        expected = dt.datetime.fromtimestamp(value, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        assert normalize_timestamp(value) == expected, value
