@@ -129,6 +129,7 @@ class TapConvAI(Tap):
         """Sync every selected stream; failed partitions are summed up at the end and
         make the process exit non-zero (after the last STATE was written)."""
         super().sync_all()
+        self.message_writer.flush()
         if self._failures:
             self.logger.error("Run finished with %d failed partition(s):", len(self._failures))
             for message in self._failures:
@@ -144,6 +145,7 @@ class TapConvAI(Tap):
         """
         try:
             self.state_writer.write_state(self.state)
+            self.message_writer.flush()
         finally:
             name = signal.Signals(signum).name
             self.logger.error(
