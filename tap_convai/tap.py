@@ -138,6 +138,12 @@ class TapConvAI(Tap):
             sys.exit(1)
         self.logger.info("Run finished: every selected stream and partition synced.")
 
+    def run_sync_dry_run(self, *args: t.Any, **kwargs: t.Any) -> bool:
+        try:
+            return super().run_sync_dry_run(*args, **kwargs)
+        finally:
+            self.message_writer.flush()
+
     def _handle_termination(self, signum: int, frame: FrameType | None) -> None:
         """SIGTERM/SIGINT: write the state reached so far, then exit non-zero.
 
