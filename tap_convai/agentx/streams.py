@@ -65,7 +65,8 @@ class AgentXStream(WindowedStream):
     primary_keys = ("_id",)
     partition_key = "bot_name"
     partition_setting = "bot_names"
-    align_to_day = False  # the API takes Unix seconds: windows start where the range does
+    # windows are whole UTC days: each run re-reads the day its bookmark is in, which picks
+    # up conversations still in progress (new messages, lastActionAt) at the last run
     # records are emitted page by page in the API's _id order: the watermark moves per
     # window, so order inside a window does not matter, and memory stays one page
     sort_window = False

@@ -128,6 +128,17 @@ def rng_hex32(rng: random.Random) -> str:
     return f"{rng.getrandbits(128):032x}"
 
 
+def rng_hex(rng: random.Random, n: int = 24) -> str:
+    """n hex digits drawn from rng (Mongo-style ids are 24)."""
+    return f"{rng.getrandbits(4 * n):0{n}x}"
+
+
+def rng_between(rng: random.Random, start: datetime, end: datetime) -> datetime:
+    """A millisecond instant in [start, end] drawn from rng."""
+    span_ms = max(0, int((end - start).total_seconds() * 1000))
+    return start + timedelta(milliseconds=rng.randint(0, span_ms))
+
+
 def http_date(seconds_ahead: float = 0.0) -> str:
     return email.utils.formatdate(time.time() + seconds_ahead, usegmt=True)
 

@@ -37,6 +37,8 @@ from .core import (
     Route,
     VendorEmulator,
     json_response,
+    rng_between,
+    rng_hex,
     rng_uuid,
     to_utc,
 )
@@ -73,15 +75,6 @@ def parse_window_param(value: str | None, *, end: bool) -> datetime | None:
             parsed += timedelta(days=1) - timedelta(milliseconds=1)
         return parsed
     return None
-
-
-def _hex(rng: Random, n: int = 24) -> str:
-    return f"{rng.getrandbits(4 * n):0{n}x}"
-
-
-def _between(rng: Random, start: datetime, end: datetime) -> datetime:
-    span_ms = max(0, int((end - start).total_seconds() * 1000))
-    return start + timedelta(milliseconds=rng.randint(0, span_ms))
 
 
 def _errors(status: int, msg: str) -> Response:
@@ -209,7 +202,7 @@ class _Gen:
                     "target": {
                         "answer": {
                             "status": r.choice(_USED_STATUS),
-                            "usedTime": format_ts(_between(r, start, end)),
+                            "usedTime": format_ts(rng_between(r, start, end)),
                             "showMoreClicked": r.random() < 0.3,
                             "answerLinkClicked": [
                                 u for _, u in r.sample(_SOURCES, r.choice([0, 0, 1]))
@@ -231,7 +224,7 @@ class _Gen:
 
     def agent_action(self, start: datetime, end: datetime) -> dict[str, Any]:
         r = self.rng
-        typing = _between(r, start, end)
+        typing = rng_between(r, start, end)
         execution = typing + timedelta(milliseconds=r.randint(100, 3000))
         display = execution + timedelta(milliseconds=r.randint(200, 2500))
         suggestions = self.suggestions(empty_ok=False)
@@ -258,7 +251,7 @@ class _Gen:
 
     def proactive(self, start: datetime, end: datetime) -> dict[str, Any]:
         r = self.rng
-        display = _between(r, start, end)
+        display = rng_between(r, start, end)
         return {
             "utterance": r.choice(_UTTERANCES),
             "suggestions": self.suggestions(),
@@ -269,13 +262,13 @@ class _Gen:
 
     def playbook(self, start: datetime, end: datetime) -> dict[str, Any]:
         r = self.rng
-        opened = _between(r, start, start + (end - start) / 4)
-        closed = _between(r, opened, end)
+        opened = rng_between(r, start, start + (end - start) / 4)
+        closed = rng_between(r, opened, end)
         stages = []
         total_stages: dict[str, int] = {}
         adhered = total = 0
         for name in _STAGES[: r.randint(0, len(_STAGES))]:
-            stage_id = f"stage-{_hex(r, 8)}"
+            stage_id = f"stage-{rng_hex(r, 8)}"
             steps = []
             for k in range(r.randint(1, 3)):
                 ok = r.random() < 0.75
@@ -283,10 +276,10 @@ class _Gen:
                 total += 1
                 steps.append(
                     {
-                        "stepId": f"step-{_hex(r, 8)}",
+                        "stepId": f"step-{rng_hex(r, 8)}",
                         "stepName": f"{name} step {k + 1}",
                         "adhered": ok,
-                        "executedAt": format_ts(_between(r, opened, closed)) if ok else None,
+                        "executedAt": format_ts(rng_between(r, opened, closed)) if ok else None,
                     }
                 )
             stages.append({"stageId": stage_id, "stageName": name, "steps": steps})
@@ -295,7 +288,7 @@ class _Gen:
         if isinstance(rate, float) and rate.is_integer():
             rate = int(rate)
         return {
-            "_id": f"playbookRuntime-{_hex(r, 12)}",
+            "_id": f"playbookRuntime-{rng_hex(r, 12)}",
             "playbookId": f"acl-{rng_uuid(r)}",
             "type": r.choice(["primary", "primary", "dynamic"]),
             "triggerType": r.choice(["auto", "manual"]),
@@ -312,16 +305,16 @@ class _Gen:
     def coaching(self, start: datetime, end: datetime) -> dict[str, Any]:
         r = self.rng
         rule, title = r.choice(_COACHING_RULES)
-        triggered = _between(r, start, end)
+        triggered = rng_between(r, start, end)
         adhered = r.random() < 0.6
         return {
-            "_id": f"coachingRuntime-{_hex(r, 12)}",
+            "_id": f"coachingRuntime-{rng_hex(r, 12)}",
             "ruleId": f"acr-{rng_uuid(r)}",
             "ruleName": rule,
             "messageId": f"ms-{rng_uuid(r)}",
             "triggeredAt": format_ts(triggered),
             "actionType": r.choice(["nudge", "hint"]),
-            "actionId": f"action-{_hex(r, 6)}",
+            "actionId": f"action-{rng_hex(r, 6)}",
             "expression": r.choice(["positive", "negative", "neutral"]),
             "message": {"title": title, "body": r.choice(["[REDACTED]", f"Reminder: {title}."])},
             "emails": [f"supervisor{r.randint(1, 5)}@example.com"]
@@ -336,7 +329,7 @@ class _Gen:
 
     def agentic(self, start: datetime, end: datetime, session_id: str) -> dict[str, Any]:
         r = self.rng
-        requested = _between(r, start, end)
+        requested = rng_between(r, start, end)
         ok = r.random() < 0.9
         return {
             "utterance": r.choice(_UTTERANCES),
@@ -353,7 +346,7 @@ class _Gen:
             "responseTime": format_ts(requested + timedelta(milliseconds=r.randint(300, 4000))),
             "resStatus": 200 if ok else r.choice([408, 500, 503]),
             "sessionInfo": {"botSessionID": session_id},
-            "participantId": f"participant-{_hex(r, 8)}",
+            "participantId": f"participant-{rng_hex(r, 8)}",
             "streaming": r.random() < 0.4,
             "usageDetails": {"usedType": r.choice(["send", "copy", "none"])},
             "feedback": {"response": r.choice(["up", "down", None])},
@@ -365,7 +358,8 @@ class _Gen:
         day_start = datetime.combine(self.day, time(), tzinfo=UTC)
         n_sessions = max(1, min(n, r.randint(2, 4) if n > 2 else 1))
         sessions = [
-            (_hex(r, 24), f"conv-{_hex(r, 10)}", r.choice(_CHANNELS)) for _ in range(n_sessions)
+            (rng_hex(r, 24), f"conv-{rng_hex(r, 10)}", r.choice(_CHANNELS))
+            for _ in range(n_sessions)
         ]
         out = []
         for _ in range(n):
@@ -392,7 +386,7 @@ class _Gen:
                         "name": name,
                         "value": r.choice(values),
                         "messageID": f"ms-{rng_uuid(r)}",
-                        "createdAt": format_ts(_between(r, start, end)),
+                        "createdAt": format_ts(rng_between(r, start, end)),
                     }
                 )
             queue_id, queue_name = r.choice(_QUEUES)
@@ -416,7 +410,7 @@ class _Gen:
                 "countScrollDn": r.randint(0, 8),
                 "isWelcomeMsgRead": r.random() < 0.65,
                 "linksClicked": [
-                    {"url": u, "timestamp": format_ts(_between(r, start, end))}
+                    {"url": u, "timestamp": format_ts(rng_between(r, start, end))}
                     for _, u in r.sample(_SOURCES, r.choice([0, 0, 1, 2]))
                 ],
                 "playbookRuntimeData": [

@@ -49,6 +49,8 @@ from .core import (
     VendorEmulator,
     day_start,
     json_response,
+    rng_between,
+    rng_hex,
     rng_uuid,
     to_utc,
 )
@@ -70,15 +72,6 @@ def _ts(dt: datetime) -> str:
     """``2024-05-03T08:10:01.211+00:00``."""
     dt = dt.astimezone(UTC)
     return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}+00:00"
-
-
-def _hex(rng: Random, n: int = 24) -> str:
-    return f"{rng.getrandbits(4 * n):0{n}x}"
-
-
-def _between(rng: Random, start: datetime, end: datetime) -> datetime:
-    span_ms = max(0, int((end - start).total_seconds() * 1000))
-    return start + timedelta(milliseconds=rng.randint(0, span_ms))
 
 
 def _message(status: int, message: str) -> Response:
@@ -217,7 +210,7 @@ def _conversation(rng: Random, bot_id: str, day: date) -> dict[str, Any]:
 
     data: dict[str, Any] = {
         "bsatScore": r.choice([1, 2, 3, 4, 5, 5, 4, -1, -1, None, None, None]),
-        "convoId": _hex(r),
+        "convoId": rng_hex(r),
         "email": r.choice([None, None, f"customer{r.randint(1, 9999)}@example.org"]),
         "location": r.choice([None, None, "41.3485806,1.9787689", "52.5200,13.4050"]),
         "confidence_score": r.randint(35, 100),
@@ -247,12 +240,12 @@ def _conversation(rng: Random, bot_id: str, day: date) -> dict[str, Any]:
     intent_replies = []
     for _ in range(r.randint(1, 5) if bot_messages else 0):
         name, kind = r.choice(_REPLIES)
-        at = _between(r, start, end)
-        intent_id = _hex(r)
+        at = rng_between(r, start, end)
+        intent_id = rng_hex(r)
         replies.append(
             {
                 "reply_timestamp": _ts(at),
-                "reply_id": _hex(r),
+                "reply_id": rng_hex(r),
                 "reply_language": language,
                 "reply_name": name,
                 "reply_type": kind,
@@ -271,12 +264,12 @@ def _conversation(rng: Random, bot_id: str, day: date) -> dict[str, Any]:
     replies = [replies[i] for i in order]
     intent_replies = [intent_replies[i] for i in order]
     procedures = [
-        {"procedure_id": _hex(r), "intent_id": _hex(r), "use_case_name": r.choice(_USE_CASES)}
+        {"procedure_id": rng_hex(r), "intent_id": rng_hex(r), "use_case_name": r.choice(_USE_CASES)}
         for _ in range(r.choice([0, 0, 0, 1, 2]))
     ]
     use_cases = [
         {
-            "intent_id": _hex(r),
+            "intent_id": rng_hex(r),
             "intent_name": r.choice(_INTENTS),
             "use_case_type": r.choice(["dialogue", "procedure"]),
         }
@@ -290,7 +283,7 @@ def _conversation(rng: Random, bot_id: str, day: date) -> dict[str, Any]:
         "bot_id": bot_id,
         "bot_name": bot_name(bot_id),
         "conversation_id": rng_uuid(r),
-        "platform_conversation_id": _hex(r) if r.random() < 0.95 else None,
+        "platform_conversation_id": rng_hex(r) if r.random() < 0.95 else None,
         "conversation_start_time": _ts(start),
         "conversation_end_time": _ts(end),
         "conversation_type": conversation_type,
