@@ -27,6 +27,15 @@ STREAMS: dict[str, tuple[str | None, str | None, Callable[[dict], tuple]]] = {
     "zendesk_ai_conversations": ("bot_ids", "bot_id",
                                  lambda r: (r["bot_id"], r["conversation_id"])),
 }
+#: the columns each stream's key is made of (as `tests.keys` reads records)
+KEY_COLUMNS = {
+    "airgentic_records": ("partition_id", "thread_id", "date_time"),
+    "kore_interactions": ("segmentID",),
+    "agentx_conversations": ("_id",),
+    "agentx_messages": ("_id",),
+    "aurion_insights": ("window_start",),
+    "zendesk_ai_conversations": ("bot_id", "conversation_id"),
+}
 VENDOR_OF = {
     "airgentic_records": "airgentic", "kore_interactions": "kore",
     "agentx_conversations": "agentx", "agentx_messages": "agentx",
@@ -54,3 +63,16 @@ def truth_keys(sandbox: Any, stream: str, config: dict[str, Any], start: str, en
     for partition in partitions(stream, config):
         keys |= record_keys(stream, sandbox.truth(stream, start, end, **partition))
     return keys
+
+
+def loaded_keys(pg: Any, schema: str, stream: str) -> tuple[set[tuple], int]:
+    """The keys of a stream's table in PostgreSQL, and its row count."""
+    columns = KEY_COLUMNS[stream]
+    quoted = ", ".join(f'"{c}"' for c in columns)
+    rows = pg.query(f'select {quoted} from "{schema}"."{stream}"')
+    records = [
+        {c: v.isoformat() if hasattr(v, "isoformat") else v
+         for c, v in zip(columns, row, strict=True)}
+        for row in rows
+    ]
+    return record_keys(stream, records), len(rows)

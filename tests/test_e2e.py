@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from tests.keys import STREAMS, record_keys, truth_keys
+from tests.keys import STREAMS, loaded_keys, truth_keys
 from tests.sandbox.credentials import SECRETS
 from tests.support.config import START, sandbox_config
 from tests.support.runner import meltano, sandbox_env
@@ -13,15 +13,6 @@ from tests.support.runner import meltano, sandbox_env
 SCHEMA = "e2e_all"
 STATE_ID = "sandbox:tap-convai-to-target-postgres"
 END_EXCLUSIVE = "2026-10-08"
-#: the columns each stream's key is made of (as `tests.keys` reads records)
-KEY_COLUMNS = {
-    "airgentic_records": ("partition_id", "thread_id", "date_time"),
-    "kore_interactions": ("segmentID",),
-    "agentx_conversations": ("_id",),
-    "agentx_messages": ("_id",),
-    "aurion_insights": ("window_start",),
-    "zendesk_ai_conversations": ("bot_id", "conversation_id"),
-}
 #: the sandbox environment of meltano.yml, as a tap config (for the truth)
 MELTANO_SANDBOX = {
     "airgentic": {"service_ids": ["web", "support"]},
@@ -29,22 +20,6 @@ MELTANO_SANDBOX = {
     "agentx": {"bot_names": ["r3-218210", "helpdesk"]},
     "zendesk_ai": {"bot_ids": ["98174e8d635471c383b9ec7b", "64628b8e55e4f2459bcb2e68"]},
 }
-
-
-def loaded_keys(pg, stream: str) -> set[tuple]:
-    columns = KEY_COLUMNS[stream]
-    quoted = ", ".join(f'"{c}"' for c in columns)
-    rows = pg.query(f'select {quoted} from {SCHEMA}."{stream}"')
-    records = [
-        {c: v.isoformat() if hasattr(v, "isoformat") else v for c, v in zip(columns, row,
-                                                                            strict=True)}
-        for row in rows
-    ]
-    return record_keys(stream, records)
-
-
-def row_count(pg, stream: str) -> int:
-    return pg.query(f'select count(*) from {SCHEMA}."{stream}"')[0][0]
 
 
 def test_meltano_run_loads_the_truth_and_a_rerun_changes_nothing(sandbox, pg, tmp_path):
@@ -61,8 +36,8 @@ def test_meltano_run_loads_the_truth_and_a_rerun_changes_nothing(sandbox, pg, tm
     for stream in STREAMS:
         truth = truth_keys(sandbox, stream, config, START, END_EXCLUSIVE)
         assert truth, stream
-        assert loaded_keys(pg, stream) == truth, stream
-        counts[stream] = row_count(pg, stream)
+        keys, counts[stream] = loaded_keys(pg, SCHEMA, stream)
+        assert keys == truth, stream
         assert counts[stream] == len(truth), stream  # no duplicate rows
 
     state = json.loads(meltano("state", "get", STATE_ID, env=env, system_db=db).stdout)
@@ -76,9 +51,9 @@ def test_meltano_run_loads_the_truth_and_a_rerun_changes_nothing(sandbox, pg, tm
     second = meltano("run", "tap-convai", "target-postgres", env=env, system_db=db)
     assert second.returncode == 0, second.stderr[-5000:]
     for stream in STREAMS:
-        assert row_count(pg, stream) == counts[stream], stream
-        assert loaded_keys(pg, stream) == truth_keys(sandbox, stream, config, START,
-                                                     END_EXCLUSIVE)
+        keys, rows = loaded_keys(pg, SCHEMA, stream)
+        assert rows == counts[stream], stream
+        assert keys == truth_keys(sandbox, stream, config, START, END_EXCLUSIVE), stream
 
     for output in (first.stdout, first.stderr, second.stderr):
         for secret in SECRETS:

@@ -6,10 +6,10 @@ from __future__ import annotations
 import pytest
 
 from tap_convai.windows import DAY, parse_timestamp, start_of_day
-from tests.keys import STREAMS, VENDOR_OF, record_keys, truth_keys
+from tests.keys import STREAMS, VENDOR_OF, loaded_keys, record_keys, truth_keys
 from tests.sandbox.credentials import SECRETS
 from tests.support.config import sandbox_config
-from tests.support.runner import run_tap, run_tap_killed
+from tests.support.runner import load_into_postgres, run_tap, run_tap_killed
 
 VENDORS = ("airgentic", "kore", "agentx", "aurion", "zendesk_ai")
 START, END, END_EXCLUSIVE = "2026-10-01", "2026-10-02", "2026-10-03"
@@ -163,3 +163,24 @@ def test_killed_anywhere_resumes_with_nothing_lost_and_one_window_reread(
                 mark = marks.get(partition_id(stream, record))
                 low = parse_timestamp(mark) if mark else parse_timestamp(START)
                 assert low <= parse_timestamp(record[rk]) < low + DAY, (stream, record[rk])
+
+
+def test_killed_run_and_its_resume_loaded_into_postgres_equal_the_truth(
+    sandbox, pg, tmp_path
+):
+    """The real pipeline: each run's output into target-postgres as it came out."""
+    schema = "faults_kill"
+    pg.drop_schema(schema)
+    config = all_vendors_config(sandbox.url)
+    killed = run_tap_killed(config, tmp_path, after_states=6)
+    assert killed.returncode == -9
+    load_into_postgres(killed.stdout, pg.target_env(schema), tmp_path)
+    resumed = run_tap(config, tmp_path, state=killed.final_state)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    load_into_postgres(resumed.stdout, pg.target_env(schema), tmp_path)
+
+    for stream in STREAMS:
+        keys, rows = loaded_keys(pg, schema, stream)
+        expected = truth_keys(sandbox, stream, config, START, END_EXCLUSIVE)
+        assert keys == expected, stream
+        assert rows == len(expected), stream  # re-read records were upserted

@@ -154,3 +154,23 @@ def run_tap_killed(
 
 #: stdout and stderr of every tap and Meltano run of this test session (secret-leak check)
 SESSION_OUTPUTS: list[str] = []
+
+
+TARGET_POSTGRES = str(PROJECT / ".meltano/loaders/target-postgres/venv/bin/target-postgres")
+
+
+def load_into_postgres(singer_output: str, target_env: Mapping[str, str], tmp: Path) -> None:
+    """Pipe a tap's output into the real target-postgres (installed by `meltano install`)."""
+    config = {
+        "sqlalchemy_url": target_env["TARGET_POSTGRES_SQLALCHEMY_URL"],
+        "default_target_schema": target_env["TARGET_POSTGRES_DEFAULT_TARGET_SCHEMA"],
+    }
+    config_path = tmp / "target-config.json"
+    config_path.write_text(json.dumps(config))
+    proc = subprocess.run(
+        [TARGET_POSTGRES, "--config", str(config_path)], input=singer_output,
+        capture_output=True, text=True, timeout=300, check=False,
+    )
+    SESSION_OUTPUTS.extend((proc.stdout, proc.stderr))
+    if proc.returncode != 0:
+        raise AssertionError(f"target-postgres failed: {proc.stderr[-3000:]}")
