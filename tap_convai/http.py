@@ -27,9 +27,11 @@ import requests
 from singer_sdk import RESTStream
 from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
 from singer_sdk.helpers._catalog import pop_deselected_record_properties
+from singer_sdk.mapper import SameRecordTransform
 from singer_sdk.singerlib import RecordMessage
 
 from tap_convai.drift import DriftReporter
+from tap_convai.output import StateFlushingWriter
 
 if t.TYPE_CHECKING:
     from collections.abc import Generator, Iterator
@@ -260,13 +262,38 @@ class ConvaiStream(RESTStream):
                 if key not in record:
                     record[key] = value
 
-    def _generate_record_messages(self, record: dict[str, t.Any]) -> t.Iterator[RecordMessage]:
-        """The per-record hot path (SDK 0.54 internals, pinned): the SDK's property
-        selection and stream maps, with `DriftReporter` instead of the SDK's generic type
-        conformance (see drift.py for why)."""
+    def prepare_record(self, record: dict[str, t.Any]) -> dict[str, t.Any]:
+        """The SDK's property selection, then `DriftReporter` instead of the SDK's
+        generic type conformance (see drift.py for why)."""
         if not self._everything_selected:
             pop_deselected_record_properties(record, self.schema, self.mask)
-        record = self.drift.check(record)
+        return self.drift.check(record)
+
+    @cached_property
+    def _plain_output(self) -> bool:
+        """Records go out as they are: one stream map, no map config, no flattening."""
+        maps = self.stream_maps
+        return (
+            len(maps) == 1
+            and type(maps[0]) is SameRecordTransform
+            and maps[0].stream_alias == self.name
+            and not maps[0].flattening_enabled
+            and isinstance(self._tap.message_writer, StateFlushingWriter)
+        )
+
+    def _write_record_message(self, record: dict[str, t.Any]) -> None:
+        """The per-record hot path (SDK 0.54 internals, pinned). Without stream maps or
+        flattening, the record is serialised directly; otherwise the SDK's way."""
+        if self._plain_output:
+            self._tap.message_writer.write_record(
+                self.name, self.prepare_record(record), self._stream_version
+            )
+            self.state_manager.is_flushed = False
+        else:
+            super()._write_record_message(record)
+
+    def _generate_record_messages(self, record: dict[str, t.Any]) -> t.Iterator[RecordMessage]:
+        record = self.prepare_record(record)
         extracted = dt.datetime.now(dt.timezone.utc)
         for stream_map in self.stream_maps:
             mapped = stream_map.transform(record)

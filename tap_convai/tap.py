@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import atexit
 import logging
 import signal
 import sys
@@ -11,12 +10,11 @@ import typing as t
 from functools import cached_property
 
 from singer_sdk import Tap
-from singer_sdk.contrib.msgspec import MsgSpecWriter
 from singer_sdk.exceptions import ConfigValidationError
-from singer_sdk.singerlib import SingerMessageType
 
 from tap_convai import agentx, airgentic, aurion, kore, zendesk_ai
 from tap_convai.http import RateLimiter, quiet_urllib3
+from tap_convai.output import StateFlushingWriter
 from tap_convai.redaction import SecretFilter, secret_values
 from tap_convai.settings import RunSettings, Vendor, config_problems, config_schema
 
@@ -33,35 +31,6 @@ VENDORS: tuple[Vendor, ...] = (
     aurion.VENDOR,
     zendesk_ai.VENDOR,
 )
-
-
-class StateFlushingWriter(MsgSpecWriter):
-    """The msgspec writer with its own output buffer, written out at each STATE (and
-    every 64 KiB), instead of one write system call per message.
-
-    One system call per record was the largest cost of a sync (stdout is unbuffered
-    under PYTHONUNBUFFERED, as schedulers often set). Records stay in order and are all
-    out before the STATE that covers them; a killed run loses only records after its
-    last STATE, which the next run reads again. The rest is written at exit.
-    """
-
-    FLUSH_AT = 1 << 16
-
-    def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._pending = bytearray()
-        atexit.register(self.flush)
-
-    def write_message(self, message: t.Any) -> None:
-        self._pending += self.format_message(message)
-        if message.type == SingerMessageType.STATE or len(self._pending) >= self.FLUSH_AT:
-            self.flush()
-
-    def flush(self) -> None:
-        if self._pending:
-            sys.stdout.buffer.write(self._pending)
-            self._pending.clear()
-        sys.stdout.flush()
 
 
 class TapConvAI(Tap):
