@@ -144,6 +144,38 @@ def retry_after_seconds(response: requests.Response | None) -> float | None:
     return max(0.0, (when - dt.datetime.now(dt.timezone.utc)).total_seconds())
 
 
+MAX_ERROR_BODY = 8192  # larger error bodies are never read for a detail
+
+
+def json_body(response: requests.Response) -> t.Any:
+    """The response's JSON body, decoded once: records and paginators both need it."""
+    body = response.__dict__.get("_convai_json", _NOT_DECODED)
+    if body is _NOT_DECODED:
+        body = msgspec.json.decode(response.content)
+        response._convai_json = body  # type: ignore[attr-defined]
+    return body
+
+
+_NOT_DECODED = object()
+
+
+def error_json(response: requests.Response) -> t.Any:
+    """A small error body as JSON, None when it is large or not JSON: error bodies are
+    only read for a documented field, never echoed."""
+    if len(response.content) > MAX_ERROR_BODY:
+        return None
+    try:
+        return json_body(response)
+    except msgspec.DecodeError:
+        return None
+
+
+def clip(text: str, limit: int = 200) -> str:
+    """A vendor's text as one printable line of at most `limit` characters."""
+    text = " ".join("".join(ch if ch.isprintable() else " " for ch in text).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 class VendorError(Exception):
     """A failure of one partition, with a one-line message safe to log."""
 
@@ -308,9 +340,7 @@ class ConvaiStream(RESTStream):
     # -- errors ---------------------------------------------------------------------
 
     def partition_label(self, context: t.Mapping[str, t.Any] | None) -> str:
-        if not context:
-            return "[all]"
-        shown = {k: v for k, v in context.items() if not k.startswith("_")}
+        shown = {k: v for k, v in (context or {}).items() if not k.startswith("_")}
         if not shown:
             return "[all]"
         return "[" + ", ".join(f"{k}={v}" for k, v in shown.items()) + "]"
@@ -353,9 +383,17 @@ class ConvaiStream(RESTStream):
     def decode_json(self, response: requests.Response) -> t.Any:
         """Decode a JSON body; a malformed one is an error naming stream and request."""
         try:
-            return msgspec.json.decode(response.content)
+            return json_body(response)
         except msgspec.DecodeError as exc:
             raise self.malformed(response, str(exc)) from None
+
+    def data_array(self, response: requests.Response, key: str = "data") -> tuple[dict, list]:
+        """The body (an object) and its list of records under `key`."""
+        body = self.decode_json(response)
+        records = body.get(key) if isinstance(body, dict) else None
+        if not isinstance(records, list):
+            raise self.malformed(response, f"no `{key}` array")
+        return body, records
 
     def describe_failure(self, exc: BaseException) -> str:
         """One line for a partition that failed; never a body, query string or secret."""

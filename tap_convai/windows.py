@@ -323,7 +323,7 @@ class WindowedStream(ConvaiStream):
         self.logger.info(
             "%s %s window %s: %d records in %.1f s (%.0f/s)",
             self.name,
-            ConvaiStream.partition_label(self, context),
+            self.partition_label(context),
             window,
             count,
             seconds,

@@ -14,8 +14,9 @@ import typing as t
 from pathlib import Path
 
 from singer_sdk import SchemaDirectory, StreamSchema
-from singer_sdk.pagination import JSONPathPaginator
+from singer_sdk.pagination import BaseAPIPaginator
 
+from tap_convai.http import clip, error_json, json_body
 from tap_convai.windows import Window, WindowedStream, normalize_timestamp
 
 if t.TYPE_CHECKING:
@@ -28,8 +29,6 @@ SCHEMAS = SchemaDirectory(Path(__file__).parent / "schemas")
 
 #: the documented limit: 3 requests per second per endpoint
 DEFAULT_REQUESTS_PER_SECOND = 3
-#: longest vendor error message quoted in an error line
-MAX_DETAIL = 200
 
 
 def unix_seconds(value: dt.datetime) -> int:
@@ -41,11 +40,15 @@ def unix_seconds(value: dt.datetime) -> int:
     return math.floor(value.timestamp())
 
 
-class CursorPaginator(JSONPathPaginator):
-    """`$.cursor` until it is null; a page without records but with a cursor goes on."""
+class CursorPaginator(BaseAPIPaginator):
+    """`cursor` until it is null; a page without records but with a cursor goes on."""
 
     def __init__(self) -> None:
-        super().__init__("$.cursor")
+        super().__init__(None)
+
+    def get_next(self, response: requests.Response) -> str | None:
+        body = json_body(response)  # already decoded for the records
+        return body.get("cursor") if isinstance(body, dict) else None
 
     def continue_if_empty(self, response: requests.Response) -> bool:
         return bool(self.get_next(response))
@@ -121,10 +124,7 @@ class AgentXStream(WindowedStream):
     # -- responses --------------------------------------------------------------------
 
     def parse_response(self, response: requests.Response) -> Iterator[dict]:
-        body = self.decode_json(response)
-        records = body.get("data") if isinstance(body, dict) else None
-        if not isinstance(records, list):
-            raise self.malformed(response, "no `data` array")
+        body, records = self.data_array(response)
         cursor = body.get("cursor")
         if cursor is not None and not isinstance(cursor, str):
             raise self.malformed(response, "`cursor` is neither a string nor null")
@@ -149,15 +149,11 @@ class AgentXStream(WindowedStream):
 
     def error_detail(self, response: requests.Response) -> str | None:
         """The vendor's short `message` (e.g. "Bot x not found"), never the whole body."""
-        try:
-            body = response.json()
-        except ValueError:
-            return None
+        body = error_json(response)
         message = body.get("message") if isinstance(body, dict) else None
         if not isinstance(message, str) or not message.strip():
             return None
-        message = " ".join(message.split())
-        return message if len(message) <= MAX_DETAIL else message[: MAX_DETAIL - 1] + "…"
+        return clip(message)
 
 
 class AgentXConversationsStream(AgentXStream):

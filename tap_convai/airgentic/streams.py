@@ -59,10 +59,7 @@ class AirgenticRecordsStream(WindowedStream):
         return None  # one request per window
 
     def parse_response(self, response: requests.Response) -> t.Iterator[dict]:
-        body = self.decode_json(response)
-        records = body.get("data") if isinstance(body, dict) else None
-        if not isinstance(records, list):
-            raise self.malformed(response, "no `data` array")
+        _, records = self.data_array(response)
         for record in records:
             record["date_time"] = normalize_timestamp(record["date_time"])
             yield record

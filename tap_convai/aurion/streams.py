@@ -6,9 +6,9 @@ import re
 import typing as t
 from pathlib import Path
 
-import msgspec
 from singer_sdk import SchemaDirectory, StreamSchema
 
+from tap_convai.http import clip, error_json
 from tap_convai.windows import DAY, Window, WindowedStream, format_timestamp
 
 if t.TYPE_CHECKING:
@@ -24,18 +24,10 @@ INSIGHT_KEYS = frozenset({
     "email_channel_metrics", "help_center_deflection", "metadata", "sla_breach_trend",
     "team_performance", "top_topics",
 })
-#: error bodies larger than this are not parsed for a detail (the documented ones are tiny)
-MAX_ERROR_BODY = 8192
 #: locations a validation error's `loc` starts with (FastAPI style); not part of the name
 _LOC_KINDS = {"query", "body", "path", "header", "cookie"}
 _SAFE_NAME = re.compile(r"[A-Za-z0-9_.\-\[\]]{1,64}")
 _PREVIEW = "the analytics endpoint is in preview for this plan: not available to API keys yet"
-
-
-def _clip(text: str, limit: int = 160) -> str:
-    """One printable line of at most `limit` characters."""
-    text = "".join(ch if ch.isprintable() else " " for ch in text).strip()
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def validation_errors(detail: t.Any) -> str | None:
@@ -51,7 +43,7 @@ def validation_errors(detail: t.Any) -> str | None:
         if names and names[0] in _LOC_KINDS:
             names = names[1:]
         field = ".".join(names)
-        message = _clip(item["msg"])
+        message = clip(item["msg"], 160)
         parts.append(f"{field}: {message}" if _SAFE_NAME.fullmatch(field) else message)
     return "; ".join(parts) or None
 
@@ -142,12 +134,9 @@ class AurionInsightsStream(WindowedStream):
         - 403 `{"detail": "API keys are not permitted ... in preview"}` -> the preview note
         """
         status = response.status_code
-        if status not in (403, 422) or len(response.content) > MAX_ERROR_BODY:
+        if status not in (403, 422):
             return None
-        try:
-            body = msgspec.json.decode(response.content)
-        except msgspec.DecodeError:
-            return None
+        body = error_json(response)
         detail = body.get("detail") if isinstance(body, dict) else None
         if status == 403:
             return _PREVIEW if says_api_keys_not_permitted(detail) else None

@@ -17,6 +17,7 @@ import msgspec
 from singer_sdk import SchemaDirectory, StreamSchema
 from singer_sdk.pagination import OffsetPaginator
 
+from tap_convai.http import clip, error_json, json_body
 from tap_convai.kore.auth import KoreAuth, auth_from_config
 from tap_convai.windows import Window, WindowedStream, format_timestamp, parse_timestamp
 
@@ -29,36 +30,32 @@ PAGE_SIZE = 100  # the documented maximum of `limit`
 PARAM_FORMAT = "%Y-%m-%d %H:%M:%S"  # `from`/`to`, UTC (DESIGN: what the docs leave open)
 
 
-class _PageMeta(msgspec.Struct):
-    """What paging needs of a page; `data` items are left undecoded."""
-
-    numResults: int | None = None
-    hasMore: bool | None = None
-    data: list[msgspec.Raw] = msgspec.field(default_factory=list)
-
-
-def page_meta(response: requests.Response) -> _PageMeta:
-    try:
-        return msgspec.json.decode(response.content, type=_PageMeta)
-    except (msgspec.DecodeError, msgspec.ValidationError):
-        return _PageMeta()  # parse_response has already refused a body it cannot use
-
-
 class KorePaginator(OffsetPaginator):
     """`offset` += `limit` while the page says `hasMore`; a page without `hasMore` has
     more after it when it is full (`numResults == limit`)."""
 
     def has_more(self, response: requests.Response) -> bool:
-        meta = page_meta(response)
-        if meta.hasMore is not None:
-            return meta.hasMore
-        served = meta.numResults if meta.numResults is not None else len(meta.data)
+        page = _page(response)
+        if isinstance(page.get("hasMore"), bool):
+            return page["hasMore"]
+        served = page.get("numResults")
+        if not isinstance(served, int):
+            served = len(page.get("data") or ())
         return served >= self.page_size
 
     def continue_if_empty(self, response: requests.Response) -> bool:
         # parse_response drops records outside the window, so a page of data can yield
         # nothing; the page's own size decides whether to go on
-        return bool(page_meta(response).data)
+        return bool(_page(response).get("data"))
+
+
+def _page(response: requests.Response) -> dict:
+    """The page as decoded for its records (parse_response has refused unusable ones)."""
+    try:
+        body = json_body(response)
+    except msgspec.DecodeError:
+        return {}
+    return body if isinstance(body, dict) else {}
 
 
 def param_time(value: dt.datetime, *, round_up: bool = False) -> str:
@@ -176,23 +173,17 @@ class KoreInteractionsStream(WindowedStream):
         parts = []
         if response.status_code == 401:
             parts.append(f"auth: {self.kore_auth.description}")
-        try:
-            body = msgspec.json.decode(response.content)
-        except msgspec.DecodeError:
-            body = None
+        body = error_json(response)
         errors = body.get("errors") if isinstance(body, dict) else None
         if isinstance(errors, list):
             msgs = [e.get("msg") for e in errors if isinstance(e, dict)]
             text = "; ".join(m for m in msgs if isinstance(m, str))
             if text:
-                parts.append("Kore says: " + " ".join(text.split())[:200])
+                parts.append("Kore says: " + clip(text))
         return "; ".join(parts) or None
 
     def parse_response(self, response: requests.Response) -> t.Iterator[dict]:
-        body = self.decode_json(response)
-        records = body.get("data") if isinstance(body, dict) else None
-        if not isinstance(records, list):
-            raise self.malformed(response, "no `data` array")
+        _, records = self.data_array(response)
         window: Window | None = (self.current_partition or {}).get("_window")
         for record in records:
             if not isinstance(record, dict) or not record.get("segmentID"):
