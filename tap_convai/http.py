@@ -9,16 +9,11 @@
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import email.utils
 import logging
-import math
 import random
-import threading
-import time
 import typing as t
-from collections import deque
 from functools import cached_property
 from urllib.parse import urlsplit
 
@@ -32,86 +27,15 @@ from singer_sdk.singerlib import RecordMessage
 
 from tap_convai.drift import DriftReporter
 from tap_convai.output import StateFlushingWriter
+from tap_convai.pacing import PacedSession
 
 if t.TYPE_CHECKING:
-    from collections.abc import Generator, Iterator
+    from collections.abc import Generator
+
+    from tap_convai.pacing import RateLimiter
 
 MAX_RETRY_AFTER = 900.0  # a Retry-After longer than this is capped (and logged)
 MAX_BACKOFF = 60.0
-
-
-class RateLimiter:
-    """Keeps "at most N requests in any W seconds" as the *server* counts them.
-
-    The server counts a request at some instant between the start of our send and the end
-    of its response, and network or scheduling delays move that instant: evenly spaced
-    starts with a fixed safety margin are refused as soon as one request is delayed more
-    than the margin (seen on a loaded machine: 4 arrivals within 0.97 s at 97% of 3/s).
-    So a request starts only once the request N places before it was *answered* at least
-    W seconds ago: their arrivals are then >= W apart whatever the delays. Starts are also
-    spaced 1/rate apart, so the pace is even rather than bursty.
-
-    N = floor(rate * window) (at least 1), W = N / rate: with the default 1 s window,
-    3/s -> 3 per 1 s, 0.5/s -> 1 per 2 s; a per-minute limit passes window=60.
-    """
-
-    def __init__(self, per_second: float, window: float = 1.0) -> None:
-        self.interval = 1.0 / per_second
-        self.burst = max(1, math.floor(per_second * window + 1e-9))
-        self.window = self.burst * self.interval
-        self._next = 0.0
-        #: the last `burst` requests: [monotonic time it was answered], [None] in flight
-        self._recent: deque[list[float | None]] = deque(maxlen=self.burst)
-        self._cond = threading.Condition()
-
-    def _earliest(self) -> float | None:
-        """When the next request may start; None while the one N places back is in flight."""
-        at = self._next
-        if len(self._recent) == self.burst:
-            answered = self._recent[0][0]
-            if answered is None:
-                return None
-            at = max(at, answered + self.window)
-        return at
-
-    @contextlib.contextmanager
-    def slot(self) -> Iterator[None]:
-        """Wait for the turn of one request, and hold it until the request is answered."""
-        with self._cond:
-            while True:
-                now = time.monotonic()
-                at = self._earliest()
-                if at is not None and at <= now:
-                    break
-                self._cond.wait(None if at is None else at - now)
-            self._next = now + self.interval
-            entry: list[float | None] = [None]
-            self._recent.append(entry)
-        try:
-            yield
-        finally:
-            with self._cond:
-                entry[0] = time.monotonic()
-                self._cond.notify_all()
-
-    def wait(self) -> None:
-        """Wait for the turn of a request that is sent (and answered) at once."""
-        with self.slot():
-            pass
-
-
-class PacedSession(requests.Session):
-    """A requests session whose every send (retries included) takes a turn of its limiter."""
-
-    def __init__(self, limiter: RateLimiter | None) -> None:
-        super().__init__()
-        self.limiter = limiter
-
-    def send(self, request: requests.PreparedRequest, **kwargs: t.Any) -> requests.Response:
-        if self.limiter is None:
-            return super().send(request, **kwargs)
-        with self.limiter.slot():
-            return super().send(request, **kwargs)
 
 
 def describe_url(url: str) -> str:
@@ -123,7 +47,9 @@ def describe_url(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}{parts.path}"
 
 
-def retry_after_seconds(response: requests.Response | None) -> float | None:
+def retry_after_seconds(
+    response: requests.Response | None, now: dt.datetime | None = None
+) -> float | None:
     """Seconds the server asked us to wait, from `Retry-After` (seconds or HTTP date)."""
     if response is None:
         return None
@@ -141,7 +67,15 @@ def retry_after_seconds(response: requests.Response | None) -> float | None:
         return None
     if when is None:
         return None
-    return max(0.0, (when - dt.datetime.now(dt.timezone.utc)).total_seconds())
+    now = now or dt.datetime.now(dt.timezone.utc)
+    return max(0.0, (when - now).total_seconds())
+
+
+def backoff_delay(attempt: int, initial: float, rng: random.Random | None = None) -> float:
+    """The wait before retry `attempt` (0-based) without a Retry-After: exponential from
+    `initial`, capped at MAX_BACKOFF, with equal jitter (in [ceiling/2, ceiling])."""
+    ceiling = min(MAX_BACKOFF, initial * 2**attempt)
+    return ceiling / 2 + (rng or random).uniform(0, ceiling / 2)
 
 
 MAX_ERROR_BODY = 8192  # larger error bodies are never read for a detail
@@ -215,17 +149,19 @@ class ConvaiStream(RESTStream):
         """The client-side pace of this stream's endpoint; None = unpaced."""
         return None
 
+    @cached_property
+    def limiter(self) -> RateLimiter | None:
+        """The endpoint's limiter, shared by all its partitions and workers; None = unpaced."""
+        rate = self.requests_per_second()
+        if not rate:
+            return None
+        return self._tap.rate_limiter(self.limiter_key or self.name, rate, self.limiter_window)
+
     @property
     def requests_session(self) -> requests.Session:
         # the SDK's __init__ already made a plain Session: replace it with a paced one
         if not isinstance(self._requests_session, PacedSession):
-            rate = self.requests_per_second()
-            limiter = None
-            if rate:
-                limiter = self._tap.rate_limiter(
-                    self.limiter_key or self.name, rate, self.limiter_window
-                )
-            self._requests_session = PacedSession(limiter)
+            self._requests_session = PacedSession(self.limiter)
         return self._requests_session
 
     # -- retries --------------------------------------------------------------------
@@ -237,23 +173,24 @@ class ConvaiStream(RESTStream):
         return value  # jitter is applied in backoff_wait_generator, not to Retry-After
 
     def backoff_wait_generator(self) -> Generator[float, t.Any, None]:
-        """Waits between tries: `Retry-After` when the server gives one, else
-        exponential backoff (initial delay doubling, capped) with equal jitter."""
+        """Waits between tries: `Retry-After` when the server gives one (and the endpoint's
+        limiter pauses every worker for it), else `backoff_delay`."""
         initial = float(self.config.get("retry_initial_delay", 1.0))
         attempt = 0
         exc = yield  # type: ignore[misc]  # primed by backoff with the first exception
         while True:
-            response = getattr(exc, "response", None)
-            delay = retry_after_seconds(response)
+            delay = retry_after_seconds(getattr(exc, "response", None))
             if delay is None:
-                ceiling = min(MAX_BACKOFF, initial * 2**attempt)
-                delay = ceiling / 2 + random.uniform(0, ceiling / 2)
-            elif delay > MAX_RETRY_AFTER:
-                self.logger.warning(
-                    "%s: Retry-After of %.0f s capped to %.0f s", self.name, delay,
-                    MAX_RETRY_AFTER,
-                )
-                delay = MAX_RETRY_AFTER
+                delay = backoff_delay(attempt, initial)
+            else:
+                if delay > MAX_RETRY_AFTER:
+                    self.logger.warning(
+                        "%s: Retry-After of %.0f s capped to %.0f s", self.name, delay,
+                        MAX_RETRY_AFTER,
+                    )
+                    delay = MAX_RETRY_AFTER
+                if self.limiter is not None:
+                    self.limiter.pause(delay)
             attempt += 1
             exc = yield delay
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import signal
 import sys
@@ -13,10 +14,12 @@ from singer_sdk import Tap
 from singer_sdk.exceptions import ConfigValidationError
 
 from tap_convai import agentx, airgentic, aurion, kore, zendesk_ai
-from tap_convai.http import RateLimiter, quiet_urllib3
+from tap_convai.http import quiet_urllib3
 from tap_convai.output import StateFlushingWriter
+from tap_convai.pacing import RateLimiter
 from tap_convai.redaction import SecretFilter, secret_values
 from tap_convai.settings import RunSettings, Vendor, config_problems, config_schema
+from tap_convai.windows import utc_now
 
 if t.TYPE_CHECKING:
     from types import FrameType
@@ -39,6 +42,8 @@ class TapConvAI(Tap):
     name = "tap-convai"
     config_jsonschema = config_schema(VENDORS)
     message_writer_class = StateFlushingWriter
+    #: the run's "now" (aware UTC): where windows end, which days are complete
+    clock: t.ClassVar[t.Callable[[], dt.datetime]] = staticmethod(utc_now)
 
     def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
         self._failures: list[str] = []

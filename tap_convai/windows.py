@@ -233,9 +233,10 @@ class WindowedStream(ConvaiStream):
         watermark = self.watermark(context)
         if watermark is not None:
             start = max(start, watermark - self.lookback())
-        end = min(settings.end, utc_now())
+        now = self._tap.clock()
+        end = min(settings.end, now)
         if self.complete_days_only:
-            end = min(end, start_of_day(utc_now()))
+            end = min(end, start_of_day(now))
         if self.align_to_day:
             start = start_of_day(start)
         return start, end

@@ -16,7 +16,9 @@ def make_sandbox() -> Iterator[Callable[..., Sandbox]]:
     started: list[Sandbox] = []
 
     def start(**options: object) -> Sandbox:
-        sandbox = Sandbox(**{"seed": 7, "per_day": 12, **options})
+        # Kore's 60/min limit is off unless a test turns it on: most tests run the tap
+        # unpaced against Kore (FAST) to stay quick; pacing has its own tests
+        sandbox = Sandbox(**{"seed": 7, "per_day": 12, "kore_rate_limit": 0, **options})
         sandbox.start()
         started.append(sandbox)
         return sandbox

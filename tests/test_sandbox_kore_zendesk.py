@@ -24,7 +24,7 @@ START = date(2025, 3, 1)
 
 @pytest.fixture(scope="module")
 def sb():
-    with Sandbox(seed=7, per_day=12) as sandbox:
+    with Sandbox(seed=7, per_day=12, kore_rate_limit=0) as sandbox:  # paging checks: unlimited
         yield sandbox
 
 
@@ -74,6 +74,20 @@ def kore_truth(sb, **kw):
     # the API's window is inclusive at both ends; truth is [start, end)
     end = datetime(2025, 3, 4, tzinfo=UTC) + timedelta(milliseconds=1)
     return sb.truth("kore_interactions", START, end, stream_id=KORE["stream_id"], **kw)
+
+
+def test_kore_rate_limit_is_per_stream_per_minute():
+    with Sandbox(seed=7, per_day=12, kore_rate_limit=3) as sandbox:
+        clock = [500.0]  # frozen: every request falls in the same minute
+        sandbox.vendor("kore")._limiter.clock = lambda: clock[0]
+        codes = [kore_get(sandbox).status_code for _ in range(4)]
+        assert codes == [200, 200, 200, 429]
+        assert kore_get(sandbox, stream="st-other").status_code == 404  # counted per stream
+        refused = kore_get(sandbox)
+        assert refused.status_code == 429 and refused.headers["Retry-After"] == "60"
+        clock[0] += 60.0
+        assert kore_get(sandbox).status_code == 200
+        assert sandbox.stats.snapshot()["kore.interactions"]["refused"] == 2
 
 
 @pytest.mark.parametrize(

@@ -16,7 +16,9 @@ Behaviour (vendor doc + DESIGN.md "What the vendor docs leave open"):
 - ``includeAgenticData=true`` adds ``agenticActivities`` (absent otherwise);
 - ``POST {"sessionIds": [...]}`` keeps the records of those ``botSessionID`` s;
 - records are served ordered by ``segmentID`` (deterministic, not time order);
-- option ``kore_omit_has_more``: pages carry no ``hasMore`` key.
+- option ``kore_omit_has_more``: pages carry no ``hasMore`` key;
+- option ``kore_rate_limit``: admitted requests per stream in any sliding 60 s (default 60,
+  Kore's published limit for analytics APIs; 0 disables). Over it -> 429, Retry-After: 60.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ import jwt
 from .core import (
     UTC,
     DayCache,
+    RateLimiter,
     Request,
     Response,
     Route,
@@ -447,6 +450,7 @@ class KoreEmulator(VendorEmulator):
     def __init__(self, sandbox: Any) -> None:
         super().__init__(sandbox)
         self._cache = DayCache(_CACHE_MAX_RECORDS)
+        self._limiter = RateLimiter(window=60.0)
 
     # ---- routing
     def routes(self) -> list[Route]:
@@ -567,6 +571,10 @@ class KoreEmulator(VendorEmulator):
         if problem:
             return _errors(401, problem)
         stream_id = req.match.group("stream_id")
+        limit = int(self.options.get("kore_rate_limit", 60) or 0)
+        if limit > 0 and not self._limiter.admit(stream_id, limit):
+            return json_response({"errors": [{"msg": "Too many requests"}]}, 429,
+                                 {"Retry-After": "60"})
         if stream_id.startswith("forbidden-"):
             return _errors(403, "Access denied: the app is not associated with the "
                                 "AgentAssist Analytics API scope for this stream")

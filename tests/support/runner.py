@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tests.sandbox.credentials import SANDBOX
+from tests.sandbox.credentials import SANDBOX, SECRETS
 
 PROJECT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -26,6 +26,24 @@ SECRET_SETTINGS = {
     "aurion": ("token",),
     "zendesk_ai": ("api_key",),
 }
+
+
+#: what must never be printed besides the sandbox's secrets: signed URLs' query parameters
+SIGNATURE_MARKS = ("signature=", "expires=")
+
+
+def leaks(text: str) -> list[str]:
+    """Secrets (shown by their first 6 characters) and signature marks found in `text`."""
+    found = [secret[:6] + "…" for secret in SECRETS if secret in text]
+    return found + [mark for mark in SIGNATURE_MARKS if mark in text]
+
+
+def check_output(*texts: str) -> None:
+    """Every run of the suite (tap, Meltano, target) passes through here: a secret or a
+    signature in its output fails the test that made the run, whatever tests are selected."""
+    found = sorted({leak for text in texts for leak in leaks(text)})
+    if found:
+        raise AssertionError(f"printed by a run: {', '.join(found)}")
 
 
 def sandbox_env(url: str) -> dict[str, str]:
@@ -83,7 +101,7 @@ def run_tap(
         state_path.write_text(json.dumps(state))
         cmd += ["--state", str(state_path)]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
-    SESSION_OUTPUTS.extend((proc.stdout, proc.stderr))
+    check_output(proc.stdout, proc.stderr)
     listing = "--discover" in args or "--about" in args
     messages = [] if listing else parse_messages(proc.stdout)
     return TapRun(proc.returncode, proc.stdout, proc.stderr, messages)
@@ -104,7 +122,7 @@ def meltano(
         [MELTANO, *args], cwd=PROJECT, env=full_env, capture_output=True, text=True,
         timeout=timeout, check=False,
     )
-    SESSION_OUTPUTS.extend((proc.stdout, proc.stderr))
+    check_output(proc.stdout, proc.stderr)
     return proc
 
 
@@ -148,12 +166,8 @@ def run_tap_killed(
         proc.stdout.close()
         proc.wait(timeout=timeout)
     stdout = "".join(lines)
-    SESSION_OUTPUTS.extend((stdout, stderr_path.read_text()))
+    check_output(stdout, stderr_path.read_text())
     return TapRun(proc.returncode, stdout, stderr_path.read_text(), parse_messages(stdout))
-
-
-#: stdout and stderr of every tap and Meltano run of this test session (secret-leak check)
-SESSION_OUTPUTS: list[str] = []
 
 
 TARGET_POSTGRES = str(PROJECT / ".meltano/loaders/target-postgres/venv/bin/target-postgres")
@@ -171,6 +185,6 @@ def load_into_postgres(singer_output: str, target_env: Mapping[str, str], tmp: P
         [TARGET_POSTGRES, "--config", str(config_path)], input=singer_output,
         capture_output=True, text=True, timeout=300, check=False,
     )
-    SESSION_OUTPUTS.extend((proc.stdout, proc.stderr))
+    check_output(proc.stdout, proc.stderr)
     if proc.returncode != 0:
         raise AssertionError(f"target-postgres failed: {proc.stderr[-3000:]}")

@@ -1,0 +1,115 @@
+"""Client-side pacing: one limiter per vendor endpoint, shared by every worker.
+
+Kept apart from the HTTP stack so it can be tested with an injected clock.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import threading
+import time
+import typing as t
+from collections import deque
+
+import requests
+
+if t.TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+
+
+class Turn:
+    """One request's place in its limiter: started, and answered (or not yet)."""
+
+    __slots__ = ("answered_at",)
+
+    def __init__(self) -> None:
+        self.answered_at: float | None = None
+
+
+class RateLimiter:
+    """Keeps "at most N requests in any W seconds" as the *server* counts them.
+
+    The server counts a request at some instant between the start of our send and the end
+    of its response, and network or scheduling delays move that instant: evenly spaced
+    starts with a fixed safety margin are refused as soon as one request is delayed more
+    than the margin. So a request starts only once the request N places before it was
+    *answered* at least W seconds ago: their arrivals are then >= W apart whatever the
+    delays. Starts are also spaced 1/rate apart, so the pace is even rather than bursty.
+
+    N = floor(rate * window) (at least 1), W = N / rate: with the default 1 s window,
+    3/s -> 3 per 1 s, 0.5/s -> 1 per 2 s; a per-minute limit passes window=60.
+
+    The limiter starts empty: requests of an earlier process still inside the server's
+    window are not known here, so a run started right after another may meet one 429.
+    It is honoured: `pause` holds every worker of the endpoint for the Retry-After.
+    """
+
+    def __init__(
+        self, per_second: float, window: float = 1.0, *,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.interval = 1.0 / per_second
+        self.burst = max(1, math.floor(per_second * window + 1e-9))
+        self.window = self.burst * self.interval
+        self._clock = clock
+        self._next = 0.0
+        self._paused_until = 0.0
+        self._recent: deque[Turn] = deque(maxlen=self.burst)
+        self._cond = threading.Condition()
+
+    def try_start(self) -> Turn | float | None:
+        """A turn if a request may start now; else the seconds to wait, or None while the
+        request N places back is still unanswered (wait for it)."""
+        with self._cond:
+            return self._try_start()
+
+    def _try_start(self) -> Turn | float | None:
+        now = self._clock()
+        at = max(self._next, self._paused_until)
+        if len(self._recent) == self.burst:
+            answered = self._recent[0].answered_at
+            if answered is None:
+                return None
+            at = max(at, answered + self.window)
+        if at > now:
+            return at - now
+        self._next = now + self.interval
+        turn = Turn()
+        self._recent.append(turn)
+        return turn
+
+    def answered(self, turn: Turn) -> None:
+        with self._cond:
+            turn.answered_at = self._clock()
+            self._cond.notify_all()
+
+    def pause(self, seconds: float) -> None:
+        """No request of this endpoint starts for `seconds` (the server's Retry-After)."""
+        with self._cond:
+            self._paused_until = max(self._paused_until, self._clock() + seconds)
+
+    @contextlib.contextmanager
+    def slot(self) -> Iterator[None]:
+        """Wait for the turn of one request, and hold it until the request is answered."""
+        with self._cond:
+            while not isinstance(turn := self._try_start(), Turn):
+                self._cond.wait(turn)
+        try:
+            yield
+        finally:
+            self.answered(turn)
+
+
+class PacedSession(requests.Session):
+    """A requests session whose every send (retries included) takes a turn of its limiter."""
+
+    def __init__(self, limiter: RateLimiter | None) -> None:
+        super().__init__()
+        self.limiter = limiter
+
+    def send(self, request: requests.PreparedRequest, **kwargs: t.Any) -> requests.Response:
+        if self.limiter is None:
+            return super().send(request, **kwargs)
+        with self.limiter.slot():
+            return super().send(request, **kwargs)
