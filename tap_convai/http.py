@@ -13,6 +13,7 @@ import datetime as dt
 import email.utils
 import logging
 import random
+import threading
 import typing as t
 from functools import cached_property
 from urllib.parse import urlsplit
@@ -128,8 +129,19 @@ class ConvaiStream(RESTStream):
     limiter_key: t.ClassVar[str | None] = None
     #: the server's counting window in seconds: at most rate x window requests in any one
     limiter_window: t.ClassVar[float] = 1.0
-    #: the partition (plus window) being synced, for messages
-    current_partition: dict[str, t.Any] | None = None
+
+    def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
+        self._thread = threading.local()  # windows are fetched in worker threads
+        super().__init__(*args, **kwargs)
+
+    @property
+    def current_partition(self) -> dict[str, t.Any] | None:
+        """The partition (plus window) this thread works on, for messages."""
+        return getattr(self._thread, "partition", None)
+
+    @current_partition.setter
+    def current_partition(self, value: dict[str, t.Any] | None) -> None:
+        self._thread.partition = value
 
     # -- config ---------------------------------------------------------------------
 
@@ -150,18 +162,18 @@ class ConvaiStream(RESTStream):
         return None
 
     @cached_property
-    def limiter(self) -> RateLimiter | None:
-        """The endpoint's limiter, shared by all its partitions and workers; None = unpaced."""
-        rate = self.requests_per_second()
-        if not rate:
-            return None
-        return self._tap.rate_limiter(self.limiter_key or self.name, rate, self.limiter_window)
+    def limiter(self) -> RateLimiter:
+        """The endpoint's limiter, shared by all its partitions and workers: it paces the
+        vendors that publish a rate, and holds every request back after a Retry-After."""
+        return self._tap.rate_limiter(
+            self.limiter_key or self.name, self.requests_per_second(), self.limiter_window
+        )
 
     @property
     def requests_session(self) -> requests.Session:
         # the SDK's __init__ already made a plain Session: replace it with a paced one
         if not isinstance(self._requests_session, PacedSession):
-            self._requests_session = PacedSession(self.limiter)
+            self._requests_session = PacedSession(self.limiter, self._tap.in_flight, self.vendor)
         return self._requests_session
 
     # -- retries --------------------------------------------------------------------
@@ -189,8 +201,7 @@ class ConvaiStream(RESTStream):
                         MAX_RETRY_AFTER,
                     )
                     delay = MAX_RETRY_AFTER
-                if self.limiter is not None:
-                    self.limiter.pause(delay)
+                self.limiter.pause(delay)
             attempt += 1
             exc = yield delay
 

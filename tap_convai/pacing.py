@@ -13,6 +13,9 @@ import typing as t
 from collections import deque
 
 import requests
+import requests.adapters
+
+from tap_convai.concurrency import InFlight, count_bytes
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -46,12 +49,15 @@ class RateLimiter:
     """
 
     def __init__(
-        self, per_second: float, window: float = 1.0, *,
+        self, per_second: float | None, window: float = 1.0, *,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.interval = 1.0 / per_second
-        self.burst = max(1, math.floor(per_second * window + 1e-9))
-        self.window = self.burst * self.interval
+        if per_second is None:  # unpaced: only `pause` holds requests back
+            self.interval, self.burst, self.window = 0.0, 0, 0.0
+        else:
+            self.interval = 1.0 / per_second
+            self.burst = max(1, math.floor(per_second * window + 1e-9))
+            self.window = self.burst * self.interval
         self._clock = clock
         self._next = 0.0
         self._paused_until = 0.0
@@ -67,7 +73,7 @@ class RateLimiter:
     def _try_start(self) -> Turn | float | None:
         now = self._clock()
         at = max(self._next, self._paused_until)
-        if len(self._recent) == self.burst:
+        if self.burst and len(self._recent) == self.burst:
             answered = self._recent[0].answered_at
             if answered is None:
                 return None
@@ -76,7 +82,8 @@ class RateLimiter:
             return at - now
         self._next = now + self.interval
         turn = Turn()
-        self._recent.append(turn)
+        if self.burst:
+            self._recent.append(turn)
         return turn
 
     def answered(self, turn: Turn) -> None:
@@ -102,14 +109,23 @@ class RateLimiter:
 
 
 class PacedSession(requests.Session):
-    """A requests session whose every send (retries included) takes a turn of its limiter."""
+    """A requests session whose every send (retries included) takes a turn of its
+    endpoint's limiter, then one of the run's in-flight slots (in that order: a request
+    waiting for its vendor's pace holds no slot)."""
 
-    def __init__(self, limiter: RateLimiter | None) -> None:
+    def __init__(self, limiter: RateLimiter | None, in_flight: InFlight, vendor: str) -> None:
         super().__init__()
         self.limiter = limiter
+        self.in_flight = in_flight
+        self.vendor = vendor
+        adapter = requests.adapters.HTTPAdapter(pool_maxsize=max(10, in_flight.limit))
+        self.mount("https://", adapter)
+        self.mount("http://", adapter)
 
     def send(self, request: requests.PreparedRequest, **kwargs: t.Any) -> requests.Response:
-        if self.limiter is None:
-            return super().send(request, **kwargs)
-        with self.limiter.slot():
-            return super().send(request, **kwargs)
+        pace = self.limiter.slot() if self.limiter else contextlib.nullcontext()
+        with pace, self.in_flight(self.vendor):
+            response = super().send(request, **kwargs)
+        if not kwargs.get("stream"):
+            count_bytes(len(response.content))
+        return response

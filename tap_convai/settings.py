@@ -67,6 +67,14 @@ COMMON_SETTINGS = th.PropertiesList(
         "timeouts) before the partition fails.",
     ),
     th.Property(
+        "max_concurrency",
+        th.IntegerType,
+        default=8,
+        description="The most requests in flight at once across the whole run (windows, "
+        "partitions, streams and vendors together); 1 = one request at a time. The "
+        "vendors' rate limits hold at any value.",
+    ),
+    th.Property(
         "retry_initial_delay",
         th.NumberType,
         default=1.0,
@@ -178,7 +186,8 @@ def config_problems(config: t.Mapping[str, t.Any], vendors: Iterable[Vendor]) ->
         end = _parse_when(config["end_date"], "end_date", problems)
     if start and end and end < start:
         problems.append("end_date: is before start_date")
-    for name, low in (("request_timeout", 0), ("max_retries", -1), ("retry_initial_delay", -1)):
+    for name, low in (("request_timeout", 0), ("max_retries", -1), ("retry_initial_delay", -1),
+                      ("max_concurrency", 0)):
         value = config.get(name)
         if isinstance(value, (int, float)) and value <= low:
             bound = "positive" if low == 0 else "zero or more"
@@ -212,6 +221,7 @@ class RunSettings:
 
     start: dt.datetime
     end: dt.datetime  # exclusive
+    max_concurrency: int = 8
 
     @classmethod
     def from_config(cls, config: t.Mapping[str, t.Any]) -> RunSettings:
@@ -223,4 +233,5 @@ class RunSettings:
             end = parse_timestamp(end_value)
             if _is_date_only(end_value):
                 end += DAY  # a date is inclusive: extract through its last instant
-        return cls(start=start, end=end)
+        return cls(start=start, end=end,
+                   max_concurrency=int(config.get("max_concurrency") or 8))

@@ -14,12 +14,13 @@ from singer_sdk import Tap
 from singer_sdk.exceptions import ConfigValidationError
 
 from tap_convai import agentx, airgentic, aurion, kore, zendesk_ai
+from tap_convai.concurrency import Budget, InFlight, Progress
 from tap_convai.http import quiet_urllib3
 from tap_convai.output import StateFlushingWriter
 from tap_convai.pacing import RateLimiter
 from tap_convai.redaction import SecretFilter, secret_values
 from tap_convai.settings import RunSettings, Vendor, config_problems, config_schema
-from tap_convai.windows import utc_now
+from tap_convai.windows import WindowedStream, utc_now
 
 if t.TYPE_CHECKING:
     from types import FrameType
@@ -87,12 +88,34 @@ class TapConvAI(Tap):
 
     # -- shared run services ------------------------------------------------------------
 
-    def rate_limiter(self, key: str, per_second: float, window: float = 1.0) -> RateLimiter:
+    def rate_limiter(
+        self, key: str, per_second: float | None, window: float = 1.0
+    ) -> RateLimiter:
         """The one limiter of an endpoint, shared by all its streams' partitions."""
         with self._limiters_lock:
             if key not in self._limiters:
                 self._limiters[key] = RateLimiter(per_second, window)
             return self._limiters[key]
+
+    @cached_property
+    def in_flight(self) -> InFlight:
+        return InFlight(self.settings.max_concurrency)
+
+    @cached_property
+    def budget(self) -> Budget:
+        return Budget()
+
+    @cached_property
+    def progress(self) -> Progress:
+        return Progress(self.in_flight, self.logger)
+
+    def start_fetching(self) -> None:
+        """Every selected stream starts fetching its windows now, in the order the SDK
+        will write them (see concurrency.py)."""
+        for stream in self.streams.values():
+            if stream.selected and isinstance(stream, WindowedStream):
+                stream.start_fetching()
+        self.progress.start()
 
     def record_failure(self, message: str) -> None:
         self._failures.append(message)
@@ -102,6 +125,7 @@ class TapConvAI(Tap):
     def sync_all(self) -> None:
         """Sync every selected stream; failed partitions are summed up at the end and
         make the process exit non-zero (after the last STATE was written)."""
+        self.start_fetching()
         super().sync_all()
         self.message_writer.flush()
         if self._failures:

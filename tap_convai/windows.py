@@ -9,22 +9,16 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import queue
-import threading
 import time
 import typing as t
 from collections.abc import Iterator
 from dataclasses import dataclass
-from itertools import islice
-from operator import itemgetter
 
+from tap_convai.concurrency import StreamFetcher, iter_written
 from tap_convai.http import ConvaiStream, VendorError
 
 UTC = dt.timezone.utc
 DAY = dt.timedelta(days=1)
-CHUNK = 500  # records handed over from the read-ahead thread at a time
-READ_AHEAD_CHUNKS = 4  # bounds the memory read ahead: 4 x 500 records
-T = t.TypeVar("T")
 
 
 def format_timestamp(value: dt.datetime) -> str:
@@ -127,54 +121,6 @@ def iter_windows(
         cursor = nxt
 
 
-class _Failed:
-    def __init__(self, exc: BaseException) -> None:
-        self.exc = exc
-
-
-_DONE = object()
-
-
-def read_ahead(items: Iterator[T], depth: int) -> t.Generator[T, None, None]:
-    """Iterate `items` in a daemon thread, at most `depth` items ahead of the consumer.
-
-    An exception of the producer is raised in the consumer. Closing the generator stops
-    the producer; a daemon thread never holds up the exit of an interrupted run.
-    """
-    handoff: queue.Queue[t.Any] = queue.Queue(maxsize=depth)
-    stop = threading.Event()
-
-    def put(item: t.Any) -> bool:
-        while not stop.is_set():
-            try:
-                handoff.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def produce() -> None:
-        try:
-            for item in items:
-                if not put(item):
-                    return
-            put(_DONE)
-        except BaseException as exc:  # handed to the consumer, raised there
-            put(_Failed(exc))
-
-    threading.Thread(target=produce, name="read-ahead", daemon=True).start()
-    try:
-        while True:
-            item = handoff.get()
-            if item is _DONE:
-                return
-            if isinstance(item, _Failed):
-                raise item.exc
-            yield item
-    finally:
-        stop.set()
-
-
 class WindowedStream(ConvaiStream):
     """A stream that walks each partition's date range in UTC windows.
 
@@ -243,7 +189,7 @@ class WindowedStream(ConvaiStream):
 
     def watermark(self, context: dict | None) -> dt.datetime | None:
         """The partition's bookmark; one of another replication key is ignored."""
-        state = self.get_context_state(context)
+        state = self.stored_state(context)
         value = state.get("replication_key_value")
         if not value or state.get("replication_key", self.replication_key) != self.replication_key:
             return None
@@ -254,6 +200,18 @@ class WindowedStream(ConvaiStream):
                 f"{self.where()}: the bookmark in the state ({value!r}) is not a timestamp; "
                 "correct or remove it"
             ) from None
+
+    def stored_state(self, context: dict | None) -> dict:
+        """The partition's state as stored, read without adding an entry for it: windows
+        are laid out at the start of a run, and an empty entry would show in its first
+        STATE (the SDK adds the entry when the partition's sync begins)."""
+        stream_state = self.tap_state.get("bookmarks", {}).get(self.name, {})
+        if not context:
+            return stream_state
+        for partition in stream_state.get("partitions", ()):
+            if partition.get("context") == context:
+                return partition
+        return {}
 
     def windows(self, context: dict | None) -> Iterator[Window]:
         start, end = self.sync_range(context)
@@ -274,38 +232,41 @@ class WindowedStream(ConvaiStream):
         """Records of one window (default: the paginated REST request series)."""
         return self.request_records(context)
 
-    def window_events(self, context: dict | None) -> Iterator[tuple[Window, list[dict] | None]]:
-        """The partition's records as (window, chunk) items, then (window, None) once a
-        window is complete."""
-        for window in self.windows(context):
-            wctx = self.window_context(context, window)
-            self.current_partition = wctx
-            records: t.Iterable[dict] = self.window_records(wctx, window)
-            if self.sort_window:
-                records = sorted(records, key=itemgetter(self.replication_key))
-            iterator = iter(records)
-            while chunk := list(islice(iterator, CHUNK)):
-                yield window, chunk
-            yield window, None
+    # -- fetching ahead, writing in order (see concurrency.py) --------------------------
+
+    _fetcher: StreamFetcher | None = None
+
+    def start_fetching(self) -> StreamFetcher:
+        """Lay out this stream's (partition, window) units and start fetching them.
+
+        Called in the main thread: it reads the state (bookmarks) and makes the shared
+        HTTP session before any worker runs."""
+        _ = self.requests_session
+        tap = self._tap
+        self._fetcher = StreamFetcher(self, tap.budget, tap.settings.max_concurrency)
+        tap.progress.add(self.vendor, self._fetcher)
+        return self._fetcher
 
     def get_records(self, context: dict | None) -> t.Iterable[dict]:
-        self.current_partition = context
-        # Requests and parsing run ahead in a thread while records are written here:
-        # the wait for the API overlaps with the per-record work.
-        events = read_ahead(self.window_events(context), depth=READ_AHEAD_CHUNKS)
-        started, count = time.monotonic(), 0
+        fetcher = self._fetcher
+        units = fetcher.take_partition(context) if fetcher else None
+        if units is None:  # not started with the run, or this partition is synced again
+            fetcher = self.start_fetching()
+            units = fetcher.take_partition(context) or []
+        budget, progress = self._tap.budget, self._tap.progress
         try:
-            for window, chunk in events:
-                if chunk is None:
-                    self.checkpoint(context, window, count, time.monotonic() - started)
-                    started, count = time.monotonic(), 0
-                    continue
-                count += len(chunk)
-                yield from chunk
+            for unit in units:
+                self.current_partition = unit.context
+                count = 0
+                for chunk in iter_written(budget, unit):
+                    count += len(chunk)
+                    yield from chunk
+                self.checkpoint(context, unit.window, count, unit.seconds)
+                progress.written(self.vendor, fetcher, count)
         except Exception as exc:  # isolation: one partition's failure ends only itself
             self.log_failure(exc)
         finally:
-            events.close()
+            fetcher.cancel(units)  # what is left of it: failed, or closed early
             self.current_partition = None
 
     def checkpoint(

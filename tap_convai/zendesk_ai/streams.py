@@ -22,7 +22,9 @@ import requests
 from singer_sdk import SchemaDirectory, StreamSchema
 from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
 
+from tap_convai.concurrency import counting
 from tap_convai.http import VendorError, describe_url
+from tap_convai.pacing import PacedSession
 from tap_convai.windows import UTC, Window, WindowedStream
 from tap_convai.zendesk_ai.files import CHUNK_BYTES, FileFormatError, read_objects
 
@@ -147,7 +149,7 @@ class ZendeskAIConversationsStream(WindowedStream):
     @cached_property
     def storage_session(self) -> requests.Session:
         """Downloads: storage is another host, so no vendor headers and no pacing."""
-        session = requests.Session()
+        session = PacedSession(None, self._tap.in_flight, self.vendor)
         session.headers["User-Agent"] = self.user_agent
         return session
 
@@ -200,7 +202,7 @@ class ZendeskAIConversationsStream(WindowedStream):
                 )
             try:
                 with self.open_file(url) as response:
-                    objects = read_objects(response.iter_content(CHUNK_BYTES))
+                    objects = read_objects(counting(response.iter_content(CHUNK_BYTES)))
                     for index, raw in enumerate(objects):
                         if index < skip:
                             continue
