@@ -5,8 +5,9 @@ generated while it is sent) for one day, output to /dev/null, and prints the pea
 of the tap process (its VmHWM, sampled every 20 ms). A streamed parser keeps the peak
 flat: the 1 MB row is the baseline the larger files are compared to.
 
-    .venv/bin/python bench/zendesk_memory.py            # 1, 100 and 1000 MB
-    .venv/bin/python bench/zendesk_memory.py 100 300    # chosen sizes (MB)
+    .venv/bin/python bench/zendesk_memory.py            # 200 and 1000 MB x 1, 10, 100 KB
+    .venv/bin/python bench/zendesk_memory.py 100 300    # chosen sizes (MB), natural records
+    .venv/bin/python bench/zendesk_memory.py 200 1000 --record-kb 10
 """
 
 from __future__ import annotations
@@ -30,13 +31,16 @@ from tests.support.config import sandbox_config  # noqa: E402
 from tests.support.runner import TAP  # noqa: E402
 
 DAY = date(2026, 10, 5)
-SIZES_MB = (1, 100, 1000)
+SIZES_MB = (200, 1000)
+RECORD_KB = (1, 10, 100)
 WINDOW_LINE = re.compile(r"window \d{4}-\d{2}-\d{2}: (\d+) records in ([\d.]+) s")
 
 
-def measure(size_mb: float, work: Path) -> dict[str, float]:
-    """Run the tap on one `size_mb` file; its peak RSS, records and time."""
-    with Sandbox(seed=7, per_day=12, zendesk_large_file_mb=size_mb) as sandbox:
+def measure(size_mb: float, work: Path, record_kb: float = 0) -> dict[str, float]:
+    """Run the tap on one `size_mb` file of `record_kb` records (0: natural size); its
+    peak RSS, records and time."""
+    with Sandbox(seed=7, per_day=12, zendesk_large_file_mb=size_mb,
+                 zendesk_large_record_kb=record_kb) as sandbox:
         expected = sandbox.vendor("zendesk_ai").large_file_count(DAY)
         config = sandbox_config(
             sandbox.url, vendors=("zendesk_ai",), start_date=DAY.isoformat(),
@@ -45,7 +49,7 @@ def measure(size_mb: float, work: Path) -> dict[str, float]:
         )
         config_path = work / "config.json"
         config_path.write_text(json.dumps(config))
-        log_path = work / f"tap-{size_mb:g}mb.log"
+        log_path = work / f"tap-{size_mb:g}mb-{record_kb:g}kb.log"
         started = time.monotonic()
         with open(os.devnull, "wb") as out, log_path.open("wb") as err:
             proc = subprocess.Popen([TAP, "--config", str(config_path)], stdout=out, stderr=err)
@@ -86,14 +90,24 @@ def high_water_mark_kib(pid: int) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    sizes = [float(a) for a in argv or ()] or list(SIZES_MB)
+    args = list(argv or ())
+    kbs: list[float] = list(RECORD_KB)
+    if "--record-kb" in args:
+        at = args.index("--record-kb")
+        kbs = [float(k) for k in args[at + 1].split(",")]
+        del args[at: at + 2]
+    elif args:
+        kbs = [0]
+    sizes = [float(a) for a in args] or list(SIZES_MB)
     work = Path(tempfile.mkdtemp(prefix="zendesk-bench-"))
-    print(f"{'file MB':>8} {'records':>9} {'seconds':>8} {'rec/s':>7} {'peak RSS MB':>12}")
-    for size in sizes:
-        row = measure(size, work)
-        rate = row["records"] / row["seconds"] if row["seconds"] else 0
-        print(f"{row['mb']:>8g} {row['records']:>9} {row['seconds']:>8.1f} {rate:>7.0f} "
-              f"{row['peak_rss_mb']:>12.1f}", flush=True)
+    print(f"{'record KB':>9} {'file MB':>8} {'records':>9} {'seconds':>8} {'rec/s':>7} "
+          f"{'peak RSS MB':>12}")
+    for kb in kbs:
+        for size in sizes:
+            row = measure(size, work, kb)
+            rate = row["records"] / row["seconds"] if row["seconds"] else 0
+            print(f"{kb or 1.6:>9g} {row['mb']:>8g} {row['records']:>9} {row['seconds']:>8.1f} "
+                  f"{rate:>7.0f} {row['peak_rss_mb']:>12.1f}", flush=True)
     return 0
 
 

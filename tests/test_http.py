@@ -14,7 +14,7 @@ import pytest
 import requests
 
 from tap_convai.http import MAX_BACKOFF, backoff_delay, retry_after_seconds
-from tap_convai.pacing import RateLimiter, Turn
+from tap_convai.pacing import JITTER, RateLimiter, Turn
 from tests.keys import airgentic_keys
 from tests.support.config import sandbox_config
 from tests.support.runner import run_tap
@@ -171,7 +171,7 @@ def test_rate_limiter_spaces_starts_at_the_rate():
         clock.now += 0.05
 
 
-def test_rate_limiter_holds_the_nth_request_until_the_first_was_answered_a_window_ago():
+def test_rate_limiter_holds_the_nth_request_until_the_first_was_answered():
     clock = FakeClock()
     limiter = RateLimiter(per_second=3, clock=clock)  # 3 per 1 s, starts 1/3 s apart
     assert limiter.burst == 3 and limiter.window == pytest.approx(1.0)
@@ -183,27 +183,61 @@ def test_rate_limiter_holds_the_nth_request_until_the_first_was_answered_a_windo
     clock.now += 1 / 3
     assert limiter.try_start() is None  # the first is still in flight: wait for its answer
     clock.now += 0.5
-    limiter.answered(first)  # answered at +1.5 s
-    assert limiter.try_start() == pytest.approx(1.0)  # not before +2.5 s
-    clock.now += 1.0
+    limiter.answered(first)  # answered at +1.5 s, its only round trip so far: 1.5 s
+    # a round trip >= 1.5 s puts the fourth's count after the first's: it may start now
     fourth = start(limiter)
     for turn in (second, third, fourth):
         limiter.answered(turn)
+
+
+def test_rate_limiter_is_strict_while_round_trips_are_within_the_jitter():
+    clock = FakeClock()
+    limiter = RateLimiter(per_second=3, clock=clock)
+    for _ in range(3):
+        turn = start(limiter)
+        clock.now += 0.01
+        limiter.answered(turn)  # 10 ms round trips (loopback)
+        clock.now += 1 / 3 - 0.01
+    # now +1.0 s; the fourth waits for 1 s after the first's answer (+1.01 s), strictly
+    assert limiter.try_start() == pytest.approx(0.01)
+
+
+def test_rate_limiter_keeps_the_full_rate_at_real_world_latency():
+    clock = FakeClock()
+    limiter = RateLimiter(per_second=3, clock=clock)
+    in_flight: list[tuple[float, Turn]] = []  # (answer time, turn): 200 ms round trips
+    starts = []
+    while len(starts) < 30:
+        for due, turn in [x for x in in_flight if x[0] <= clock.now]:
+            limiter.answered(turn)
+            in_flight.remove((due, turn))
+        turn = limiter.try_start()
+        if isinstance(turn, Turn):
+            starts.append(clock.now)
+            in_flight.append((clock.now + 0.2, turn))
+        else:
+            clock.now += 0.001
+    rate = (len(starts) - 1) / (starts[-1] - starts[0])
+    assert rate >= 0.95 * 3
+    # any N = 3 starts: at least W apart, less what the fastest round trip allows
+    closest = min(b - a for a, b in zip(starts, starts[3:], strict=False))
+    assert closest >= 1.0 - (0.2 - JITTER) - 0.002
 
 
 def test_rate_limiter_per_minute_counts_from_the_answer_of_the_nth_request_back():
     clock = FakeClock()
     limiter = RateLimiter(per_second=2 / 60, window=60, clock=clock)  # 2 per minute
     assert limiter.burst == 2 and limiter.window == pytest.approx(60)
-    first = start(limiter)
+    limiter.answered(start(limiter))  # an instant answer: no round trip to take off
     clock.now += 30
-    limiter.answered(start(limiter))
-    clock.now += 20
-    limiter.answered(first)  # a slow request: answered 50 s after it started
-    clock.now += 10  # 60 s after the first start: evenly spaced, but the server may have
-    assert limiter.try_start() == pytest.approx(50)  # counted it at +50 s: wait for +110
+    slow = start(limiter)
     clock.now += 50
-    start(limiter)
+    limiter.answered(slow)  # a slow request: answered 50 s after it started
+    clock.now += 10  # +90 s; the third may start 60 s after the first's answer: now
+    third = start(limiter)
+    clock.now += 30
+    limiter.answered(third)
+    assert limiter.try_start() == pytest.approx(20)  # +140 s: 60 s after `slow` answered
 
 
 def test_rate_limiter_pause_holds_every_worker_for_retry_after():

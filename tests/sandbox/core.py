@@ -404,6 +404,43 @@ class FaultList:
 UNROUTED = "sandbox.unrouted"
 
 
+class InFlightGauge:
+    """Requests being handled at once, and the most so far (a client's concurrency as the
+    server sees it).
+
+    `enter(hold=N)` holds the first requests until N are in flight together (or 10 s
+    passed), once: a test proves N requests overlap without depending on timing.
+    """
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self.now = 0
+        self.peak = 0
+        self.gathered = False  # the hold was met: N requests were in flight together
+        self._released = False
+
+    def enter(self, hold: int = 0, timeout: float = 10.0) -> None:
+        with self._cond:
+            self.now += 1
+            self.peak = max(self.peak, self.now)
+            self._cond.notify_all()
+            if hold and not self._released:
+                met = self._cond.wait_for(lambda: self.now >= hold or self._released, timeout)
+                if not self._released:
+                    self.gathered = bool(met) and self.now >= hold
+                self._released = True
+                self._cond.notify_all()
+
+    def exit(self) -> None:
+        with self._cond:
+            self.now -= 1
+
+    def reset(self) -> None:
+        with self._cond:
+            self.peak = self.now
+            self.gathered = self._released = False
+
+
 class Stats:
     """Per endpoint: requests, statuses ({code: n}; "drop" for dropped connections), refused
     (429 answers), times (time.monotonic() of each arrival) and faults ({kind: n})."""
@@ -549,8 +586,12 @@ class _Handler(BaseHTTPRequestHandler):
     # -- dispatch ---------------------------------------------------------------------------
 
     def _dispatch(self) -> None:
+        sb = self.server.sandbox
+        counted = not self.path.startswith("/_sandbox")
+        if counted:
+            sb.in_flight.enter(int(sb.options.get("hold_until_in_flight") or 0))
         try:
-            self._handle(self.server.sandbox)
+            self._handle(sb)
         except _DISCONNECTS:
             self.close_connection = True
         except Exception as exc:  # a sandbox bug outside a vendor handler
@@ -558,6 +599,9 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             with contextlib.suppress(Exception):
                 self._send(json_response({"error": f"sandbox error: {exc!r}"}, 500))
+        finally:
+            if counted:
+                sb.in_flight.exit()
 
     def _handle(self, sb: Sandbox) -> None:
         method = self.command.upper()
@@ -586,6 +630,9 @@ class _Handler(BaseHTTPRequestHandler):
         route, emulator, match = found
         endpoint = route.endpoint
         sb.stats.arrival(endpoint)
+        latency = float(sb.options.get("latency") or 0)
+        if latency:  # a real API's round trip (benchmarks)
+            time.sleep(latency)
 
         cut = False
         rule = sb.faults.take(emulator.name, self.path)
@@ -735,7 +782,8 @@ class Sandbox:
     """All vendor emulators behind one local HTTP server.
 
     Options (free-form, read at request time, so a test may change sb.options mid-run):
-    now (ISO string or datetime: a fixed "now"), <vendor>_per_day, and the vendor switches
+    now (ISO string or datetime: a fixed "now"), latency (seconds added to every request, as
+    a real API's round trip), <vendor>_per_day, and the vendor switches
     documented in each vendor module.
     """
 
@@ -754,6 +802,7 @@ class Sandbox:
         self.options: dict[str, Any] = options
         self.faults = FaultList()
         self.stats = Stats()
+        self.in_flight = InFlightGauge()
         self.verbose = os.environ.get("SANDBOX_VERBOSE", "") not in ("", "0")
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None

@@ -20,7 +20,9 @@ Options (``sandbox.options``):
   URLs that have already expired;
 - ``zendesk_large_file_mb`` = N: bot ``bot-large`` serves, for every past day, one JSON
   array file of about N MB, generated while it is sent (chunked), never held in memory;
-  ``large_file_count(day)`` says how many records it holds.
+  ``large_file_count(day)`` says how many records it holds;
+- ``zendesk_large_record_kb`` = K: each record of that file is about K KB (padded in
+  ``automated_resolution_reasoning``); default: its natural ~1.6 KB.
 """
 
 from __future__ import annotations
@@ -326,7 +328,7 @@ def _conversation(rng: Random, bot_id: str, day: date) -> dict[str, Any]:
 # --------------------------------------------------------------------------- large file
 
 
-def _large_record(bot_id: str, day: date, i: int) -> dict[str, Any]:
+def _large_record(bot_id: str, day: date, i: int, pad: int = 0) -> dict[str, Any]:
     """Record ``i`` of the large file: every serialisation has the same length."""
     end = day_start(day) + timedelta(milliseconds=(i * 7919) % 86_400_000)
     start = end - timedelta(seconds=61)
@@ -357,7 +359,8 @@ def _large_record(bot_id: str, day: date, i: int) -> dict[str, Any]:
         "test_mode": False,
         "conversation_status": "botHandled",
         "automated_resolution": "automated_resolution",
-        "automated_resolution_reasoning": "The customer confirmed the answer solved it.",
+        "automated_resolution_reasoning": "The customer confirmed the answer solved it."
+        + " " * pad,
         "last_resolution": "resolved",
         "triggered_replies": [
             {
@@ -394,16 +397,17 @@ def _large_record(bot_id: str, day: date, i: int) -> dict[str, Any]:
     }
 
 
-def _large_line(bot_id: str, day: date, i: int) -> bytes:
-    return json.dumps(_large_record(bot_id, day, i), separators=(",", ":")).encode()
+def _large_line(bot_id: str, day: date, i: int, pad: int = 0) -> bytes:
+    return json.dumps(_large_record(bot_id, day, i, pad), separators=(",", ":")).encode()
 
 
 class _LazyRecords(Sequence):
     """The large file's records across days, generated on access."""
 
-    def __init__(self, bot_id: str, days: list[tuple[date, int]]) -> None:
+    def __init__(self, bot_id: str, days: list[tuple[date, int]], pad: int) -> None:
         self.bot_id = bot_id
         self.days = days
+        self.pad = pad
 
     def __len__(self) -> int:
         return sum(n for _, n in self.days)
@@ -415,14 +419,14 @@ class _LazyRecords(Sequence):
             index += len(self)
         for day, n in self.days:
             if 0 <= index < n:
-                return _large_record(self.bot_id, day, index)
+                return _large_record(self.bot_id, day, index, self.pad)
             index -= n
         raise IndexError(index)
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
         for day, n in self.days:
             for i in range(n):
-                yield _large_record(self.bot_id, day, i)
+                yield _large_record(self.bot_id, day, i, self.pad)
 
 
 # --------------------------------------------------------------------------- exports
@@ -500,6 +504,12 @@ class ZendeskAIEmulator(VendorEmulator):
             return 0
         return float(self.options.get("zendesk_large_file_mb") or 0)
 
+    def _large_pad(self) -> int:
+        """Padding that makes each large-file record about `zendesk_large_record_kb` KB."""
+        kb = float(self.options.get("zendesk_large_record_kb") or 0)
+        natural = len(_large_line(LARGE_BOT, date(2026, 1, 1), 0))
+        return max(0, int(kb * 1024) - natural)
+
     def _available(self, bot_id: str, day: date) -> bool:
         """Could an export exist for that day (bot prefix, date range)?"""
         if bot_id.startswith(("missing-", "forbidden-")):
@@ -511,7 +521,7 @@ class ZendeskAIEmulator(VendorEmulator):
         mb = self._large_mb(bot_id)
         if not mb or not self._available(bot_id, day):
             return 0
-        size = len(_large_line(bot_id, day, 0)) + 2  # ",\n"
+        size = len(_large_line(bot_id, day, 0, self._large_pad())) + 2  # ",\n"
         return max(1, int(mb * 1024 * 1024) // size)
 
     def export(self, bot_id: str, day: date) -> _Export | None:
@@ -574,7 +584,8 @@ class ZendeskAIEmulator(VendorEmulator):
             days.append(day)
             day += timedelta(days=1)
         if self._large_mb(bot_id):
-            return _LazyRecords(bot_id, [(d, self.large_file_count(d, bot_id)) for d in days])
+            return _LazyRecords(bot_id, [(d, self.large_file_count(d, bot_id)) for d in days],
+                                self._large_pad())
         out: list[dict[str, Any]] = []
         for d in days:
             exp = self.export(bot_id, d)
@@ -716,11 +727,12 @@ class ZendeskAIEmulator(VendorEmulator):
 
     def _large_stream(self, bot_id: str, day: date) -> Iterator[bytes]:
         count = self.large_file_count(day, bot_id)
+        pad = self._large_pad()
         buf = bytearray(b"[\n")
         for i in range(count):
             if i:
                 buf += b",\n"
-            buf += _large_line(bot_id, day, i)
+            buf += _large_line(bot_id, day, i, pad)
             if len(buf) >= _CHUNK_BYTES:
                 yield bytes(buf)
                 buf.clear()
