@@ -587,8 +587,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _dispatch(self) -> None:
         sb = self.server.sandbox
-        counted = not self.path.startswith("/_sandbox")
-        if counted:
+        self._counted = not self.path.startswith("/_sandbox")
+        if self._counted:
             sb.in_flight.enter(int(sb.options.get("hold_until_in_flight") or 0))
         try:
             self._handle(sb)
@@ -600,8 +600,14 @@ class _Handler(BaseHTTPRequestHandler):
             with contextlib.suppress(Exception):
                 self._send(json_response({"error": f"sandbox error: {exc!r}"}, 500))
         finally:
-            if counted:
-                sb.in_flight.exit()
+            self._answered()
+
+    def _answered(self) -> None:
+        """The request leaves the in-flight count as its answer starts (once): the client
+        cannot send its next request before, so the count never exceeds the client's."""
+        if getattr(self, "_counted", False):
+            self._counted = False
+            self.server.sandbox.in_flight.exit()
 
     def _handle(self, sb: Sandbox) -> None:
         method = self.command.upper()
@@ -689,6 +695,7 @@ class _Handler(BaseHTTPRequestHandler):
     # -- output -----------------------------------------------------------------------------
 
     def _send(self, response: Response, cut: bool = False) -> None:
+        self._answered()
         body = response.body
         self.send_response(response.status)
         for key, value in response.headers.items():
