@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 from jsonschema import Draft7Validator
 from singer_sdk import typing as th
 
-from tap_convai.windows import DAY, UTC, parse_timestamp
+from tap_convai.timestamps import DAY, UTC, parse_timestamp
 
 if t.TYPE_CHECKING:
     from jsonschema import ValidationError
@@ -37,6 +37,11 @@ class Vendor:
     description: str
     #: vendor-specific cross-field checks of its block, one message per problem
     check: Callable[[dict[str, t.Any]], Iterable[str]] = field(default=lambda block: ())
+
+    def __post_init__(self) -> None:
+        # the descriptor is the one source of the vendor's name: its streams take it here
+        for stream in self.streams:
+            stream.vendor, stream.vendor_title = self.key, self.title
 
 
 COMMON_SETTINGS = th.PropertiesList(

@@ -20,7 +20,8 @@ from tap_convai.output import StateFlushingWriter
 from tap_convai.pacing import RateLimiter
 from tap_convai.redaction import SecretFilter, secret_values
 from tap_convai.settings import RunSettings, Vendor, config_problems, config_schema
-from tap_convai.windows import WindowedStream, utc_now
+from tap_convai.timestamps import utc_now
+from tap_convai.windows import WindowedStream
 
 if t.TYPE_CHECKING:
     from types import FrameType

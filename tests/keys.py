@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from tap_convai.windows import normalize_timestamp
+from tap_convai.timestamps import normalize_timestamp
 
 
 def airgentic_keys(records: Iterable[dict]) -> set[tuple]:

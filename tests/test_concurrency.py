@@ -12,7 +12,7 @@ from singer_sdk.exceptions import RetriableAPIError
 
 from tap_convai.concurrency import Budget, InFlight, Progress, StreamFetcher, Unit
 from tap_convai.tap import TapConvAI
-from tap_convai.windows import parse_timestamp
+from tap_convai.timestamps import parse_timestamp
 from tests.keys import STREAMS, partitions, record_keys, truth_keys
 from tests.support.config import sandbox_config
 from tests.support.runner import run_tap, run_tap_killed

@@ -45,7 +45,7 @@ def test_known_records_pass_unchanged():
 
 
 def test_timestamp_fast_paths_agree_with_the_full_parse():
-    from tap_convai.windows import format_timestamp, normalize_timestamp, parse_timestamp
+    from tap_convai.timestamps import format_timestamp, normalize_timestamp, parse_timestamp
 
     samples = [
         "2026-01-20T03:14:15.123456+00:00", "2026-01-20T03:14:15+00:00",
@@ -59,7 +59,7 @@ def test_timestamp_fast_paths_agree_with_the_full_parse():
 def test_unix_seconds_fast_path_rounds_like_datetime():
     import random
 
-    from tap_convai.windows import UTC, normalize_timestamp
+    from tap_convai.timestamps import UTC, normalize_timestamp
 
     rng = random.Random(5)
     values = [1744651778.652, 1744651783, 1744651793.839, 0, 1.9999999, 1744651778.9999996]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tap_convai.windows import DAY, parse_timestamp, start_of_day
+from tap_convai.timestamps import DAY, parse_timestamp, start_of_day
 from tests.keys import STREAMS, VENDOR_OF, loaded_keys, record_keys, truth_keys
 from tests.sandbox.credentials import SECRETS
 from tests.support.config import sandbox_config

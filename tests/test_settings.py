@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from tap_convai.settings import config_problems
+from tap_convai.tap import VENDORS
 from tests.sandbox.credentials import SECRETS
 from tests.support.config import sandbox_config
 from tests.support.runner import run_tap
@@ -50,31 +52,44 @@ CASES = {
 }
 
 
+def config(**overrides) -> dict:
+    return sandbox_config("http://127.0.0.1:9", **overrides)  # never contacted
+
+
 @pytest.mark.parametrize("case", sorted(CASES))
-def test_bad_config_is_one_clear_line(case, sandbox, tmp_path):
+def test_bad_config_is_one_line_naming_the_setting(case):
     mutate, expected = CASES[case]
-    config = mutate(sandbox_config(sandbox.url))
-    run = run_tap(config, tmp_path)
+    problems = config_problems(mutate(config()), VENDORS)
+
+    assert any(line == expected or line.startswith(expected) for line in problems), problems
+    assert not any(secret in line for line in problems for secret in SECRETS)
+
+
+def test_every_problem_is_reported_at_once():
+    bad = config(max_retries="x", end_date="2026-09-01")
+    bad["airgentic"]["service_ids"] = []
+    assert config_problems(bad, VENDORS) == [
+        "max_retries: must be of type integer",
+        "end_date: is before start_date",
+        "airgentic.service_ids: must list at least one id",
+    ]
+
+
+def test_a_good_config_has_no_problem():
+    assert config_problems(config(vendors=tuple(v.key for v in VENDORS)), VENDORS) == []
+
+
+def test_the_cli_stops_a_bad_config_before_any_request(sandbox, tmp_path):
+    bad = sandbox_config(sandbox.url, end_date="2026-09-01")
+    bad["airgentic"]["apikey"] = SECRET  # a misplaced secret is never printed back
+    run = run_tap(bad, tmp_path)
 
     assert run.returncode == 1
-    error_lines = [line for line in run.stderr.splitlines() if "| ERROR" in line]
-    assert any(line.endswith(expected) or expected in line for line in error_lines), run.stderr
-    assert "Traceback" not in run.stderr
-    assert run.stdout == ""
-    for secret in SECRETS:
-        assert secret not in run.stderr
-    assert sandbox.stats.snapshot() == {} or all(
-        v["requests"] == 0 for v in sandbox.stats.snapshot().values()
-    )
-
-
-def test_every_problem_is_reported_at_once(sandbox, tmp_path):
-    config = sandbox_config(sandbox.url, max_retries="x", end_date="2026-09-01")
-    config["airgentic"]["service_ids"] = []
-    run = run_tap(config, tmp_path)
-    errors = [line for line in run.stderr.splitlines() if "| ERROR" in line]
-    assert run.returncode == 1
-    assert len(errors) == 4  # three problems + the closing "Config validation failed"
+    errors = [line.split(" | ")[-1] for line in run.stderr.splitlines() if "| ERROR" in line]
+    assert errors[:2] == ["airgentic: unknown setting(s) apikey",
+                          "end_date: is before start_date"]
+    assert "Traceback" not in run.stderr and run.stdout == ""
+    assert all(v["requests"] == 0 for v in sandbox.stats.snapshot().values())
 
 
 def test_about_documents_every_setting(tmp_path):

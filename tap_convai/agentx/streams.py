@@ -17,7 +17,8 @@ from singer_sdk import SchemaDirectory, StreamSchema
 from singer_sdk.pagination import BaseAPIPaginator
 
 from tap_convai.http import clip, error_json, json_body
-from tap_convai.windows import Window, WindowedStream, normalize_timestamp
+from tap_convai.timestamps import normalize_timestamp
+from tap_convai.windows import Window, WindowedStream
 
 if t.TYPE_CHECKING:
     import datetime as dt
@@ -61,8 +62,6 @@ class AgentXStream(WindowedStream):
     (UTC) are converted in place to the tap's canonical RFC 3339 UTC format.
     """
 
-    vendor = "agentx"
-    vendor_title = "AgentX"
     default_base_url = "https://api.converseapps.com"
     schema = StreamSchema(SCHEMAS)
     primary_keys = ("_id",)

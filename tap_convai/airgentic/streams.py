@@ -7,7 +7,8 @@ from pathlib import Path
 
 from singer_sdk import SchemaDirectory, StreamSchema
 
-from tap_convai.windows import Window, WindowedStream, normalize_timestamp
+from tap_convai.timestamps import normalize_timestamp
+from tap_convai.windows import Window, WindowedStream
 
 if t.TYPE_CHECKING:
     import requests
@@ -24,8 +25,6 @@ class AirgenticRecordsStream(WindowedStream):
     """
 
     name = "airgentic_records"
-    vendor = "airgentic"
-    vendor_title = "Airgentic"
     default_base_url = "https://admin.airgentic.com"
     path = "/api/insights/raw"
     schema = StreamSchema(SCHEMAS)

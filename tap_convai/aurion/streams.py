@@ -9,7 +9,8 @@ from pathlib import Path
 from singer_sdk import SchemaDirectory, StreamSchema
 
 from tap_convai.http import clip, error_json
-from tap_convai.windows import DAY, Window, WindowedStream, format_timestamp
+from tap_convai.timestamps import DAY, format_timestamp
+from tap_convai.windows import Window, WindowedStream
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterator
@@ -66,8 +67,6 @@ class AurionInsightsStream(WindowedStream):
     """
 
     name = "aurion_insights"
-    vendor = "aurion"
-    vendor_title = "AurionAI"
     default_base_url = None
     path = "/api/v2/analytics/conversations/insights"
     schema = StreamSchema(SCHEMAS)

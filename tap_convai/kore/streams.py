@@ -19,7 +19,8 @@ from singer_sdk.pagination import OffsetPaginator
 
 from tap_convai.http import clip, error_json, json_body
 from tap_convai.kore.auth import KoreAuth, auth_from_config
-from tap_convai.windows import Window, WindowedStream, format_timestamp, parse_timestamp
+from tap_convai.timestamps import format_timestamp, parse_timestamp
+from tap_convai.windows import Window, WindowedStream
 
 if t.TYPE_CHECKING:
     import requests
@@ -77,8 +78,6 @@ class KoreInteractionsStream(WindowedStream):
     """
 
     name = "kore_interactions"
-    vendor = "kore"
-    vendor_title = "Kore.ai"
     path = "/agentassist/api/v1/public/{stream_id}/v2/agentassistinteractions"
     schema = StreamSchema(SCHEMAS)
     primary_keys = ("segmentID",)

@@ -25,7 +25,8 @@ from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
 from tap_convai.concurrency import counting
 from tap_convai.http import VendorError, describe_url
 from tap_convai.pacing import PacedSession
-from tap_convai.windows import UTC, Window, WindowedStream
+from tap_convai.timestamps import UTC
+from tap_convai.windows import Window, WindowedStream
 from tap_convai.zendesk_ai.files import CHUNK_BYTES, FileFormatError, read_objects
 
 if t.TYPE_CHECKING:
@@ -70,8 +71,6 @@ class ZendeskAIConversationsStream(WindowedStream):
     """Every conversation of one bot's daily export files, with `export_date`."""
 
     name = "zendesk_ai_conversations"
-    vendor = "zendesk_ai"
-    vendor_title = "Zendesk AI agents"
     default_base_url = REGION_URLS["eu"]
     path = "/data-export/v3/get-signed-urls"
     http_method = "POST"
