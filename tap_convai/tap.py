@@ -10,22 +10,18 @@ import threading
 import typing as t
 from functools import cached_property
 
-from singer_sdk import Tap
-from singer_sdk.exceptions import ConfigValidationError
-
 from tap_convai import agentx, airgentic, aurion, kore, zendesk_ai
 from tap_convai.concurrency import Budget, InFlight, Progress
 from tap_convai.http import quiet_urllib3
 from tap_convai.output import StateFlushingWriter
 from tap_convai.pacing import RateLimiter
 from tap_convai.redaction import SecretFilter, secret_values
+from tap_convai.sdk import SeamTap
 from tap_convai.settings import RunSettings, Vendor, config_problems, config_schema
 from tap_convai.timestamps import utc_now
 from tap_convai.windows import WindowedStream
 
 if t.TYPE_CHECKING:
-    from types import FrameType
-
     from singer_sdk import Stream
 
 #: The registry: a new vendor is a new sub-package plus one line here.
@@ -38,7 +34,7 @@ VENDORS: tuple[Vendor, ...] = (
 )
 
 
-class TapConvAI(Tap):
+class TapConvAI(SeamTap):
     """Extracts conversational-AI vendors' export and analytics data."""
 
     name = "tap-convai"
@@ -55,21 +51,14 @@ class TapConvAI(Tap):
 
     # -- config -----------------------------------------------------------------------
 
-    def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
+    def config_problems(self) -> list[str]:
         """Schema and cross-field checks, one line per problem naming the setting."""
-        problems = config_problems(self._config, VENDORS)
-        if not problems:
-            self._install_redaction()
-        elif raise_errors:
-            raise ConfigValidationError(
-                "Config validation failed", errors=problems, schema=self.config_jsonschema
-            )
-        return problems
+        return config_problems(self.config, VENDORS)
 
-    def _install_redaction(self) -> None:
+    def on_config_valid(self) -> None:
         """Mask every secret of the config in every log line, whatever logs it."""
         redactor = SecretFilter.install()
-        redactor.add(secret_values(self._config, self.config_jsonschema))
+        redactor.add(secret_values(self.config, self.config_jsonschema))
         quiet_urllib3()
 
     @cached_property
@@ -143,7 +132,7 @@ class TapConvAI(Tap):
         finally:
             self.message_writer.flush()
 
-    def _handle_termination(self, signum: int, frame: FrameType | None) -> None:
+    def on_termination(self, signum: int) -> None:
         """SIGTERM/SIGINT: write the state reached so far, then exit non-zero.
 
         The SDK exits 0 here, which tells a scheduler that an interrupted run finished.

@@ -93,9 +93,6 @@ class WindowedStream(ConvaiStream):
         except (TypeError, ValueError):
             return value
 
-    def _increment_stream_state(self, latest_record: t.Any, *, context: t.Any = None) -> None:
-        """Bookmarks move per window in `checkpoint`, not per record (see class doc)."""
-
     # -- the range and its windows ----------------------------------------------------
 
     def lookback(self) -> dt.timedelta:
@@ -104,12 +101,12 @@ class WindowedStream(ConvaiStream):
 
     def sync_range(self, context: dict | None) -> tuple[dt.datetime, dt.datetime]:
         """[start, end) to extract for a partition: bookmark - lookback .. end_date/now."""
-        settings = self._tap.settings
+        settings = self.tap.settings
         start = settings.start
         watermark = self.watermark(context)
         if watermark is not None:
             start = max(start, watermark - self.lookback())
-        now = self._tap.clock()
+        now = self.tap.clock()
         end = min(settings.end, now)
         if self.complete_days_only:
             end = min(end, start_of_day(now))
@@ -172,7 +169,7 @@ class WindowedStream(ConvaiStream):
         Called in the main thread: it reads the state (bookmarks) and makes the shared
         HTTP session before any worker runs."""
         _ = self.requests_session
-        tap = self._tap
+        tap = self.tap
         self._fetcher = StreamFetcher(self, tap.budget, tap.settings.max_concurrency)
         tap.progress.add(self.vendor, self._fetcher)
         return self._fetcher
@@ -183,7 +180,7 @@ class WindowedStream(ConvaiStream):
         if units is None:  # not started with the run, or this partition is synced again
             fetcher = self.start_fetching()
             units = fetcher.take_partition(context) or []
-        budget, progress = self._tap.budget, self._tap.progress
+        budget, progress = self.tap.budget, self.tap.progress
         try:
             for unit in units:
                 self.current_partition = unit.context
@@ -209,8 +206,7 @@ class WindowedStream(ConvaiStream):
         if previous is None or value > normalize_timestamp(previous):
             state["replication_key"] = self.replication_key
             state["replication_key_value"] = value
-            self.state_manager.is_flushed = False
-            self._write_state_message()  # SDK writes STATE only every 10k records
+            self.write_state()
         rate = count / seconds if seconds > 0 else 0.0
         self.logger.info(
             "%s %s window %s: %d records in %.1f s (%.0f/s)",

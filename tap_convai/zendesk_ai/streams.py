@@ -128,7 +128,7 @@ class ZendeskAIConversationsStream(WindowedStream):
             headers=self.export_headers(context["bot_id"]),
             json={"date": day.isoformat(), "ttl": SIGNED_URL_TTL_MINUTES},
         )
-        response = self.request_decorator(self._request)(prepared, context)
+        response = self.request_decorator(self._send_validated)(prepared)
         if response.status_code == 404:
             return None
         body = self.decode_json(response)
@@ -143,12 +143,18 @@ class ZendeskAIConversationsStream(WindowedStream):
             raise self.malformed(response, "no `urls` (or `signed_urls`) list of URLs")
         return urls
 
+    def _send_validated(self, prepared: requests.PreparedRequest) -> requests.Response:
+        """One try of the signed-URL request (retried by `request_decorator`)."""
+        response = self.requests_session.send(prepared, timeout=self.timeout)
+        self.validate_response(response)
+        return response
+
     # -- the files -----------------------------------------------------------------------
 
     @cached_property
     def storage_session(self) -> requests.Session:
         """Downloads: storage is another host, so no vendor headers and no pacing."""
-        session = PacedSession(None, self._tap.in_flight, self.vendor)
+        session = PacedSession(None, self.tap.in_flight, self.vendor)
         session.headers["User-Agent"] = self.user_agent
         return session
 
