@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import pytest
 
 from tap_convai.settings import config_problems
-from tap_convai.tap import VENDORS
+from tap_convai.tap import VENDORS, TapConvAI
 from tests.sandbox.credentials import SECRETS
 from tests.support.config import sandbox_config
 from tests.support.runner import run_tap
@@ -101,3 +104,21 @@ def test_about_documents_every_setting(tmp_path):
     assert block["properties"]["api_key"].get("secret") is True
     for prop in (*about["settings"]["properties"].values(), *block["properties"].values()):
         assert prop.get("description"), prop
+
+
+def test_meltano_yml_and_readme_document_the_schema_as_it_is():
+    """Both are generated from the schema by scripts/settings_reference.py."""
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[1] / "scripts" / "settings_reference.py"
+    spec = importlib.util.spec_from_file_location("settings_reference", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look their module up
+    spec.loader.exec_module(module)
+
+    assert module.drifted() == [], "run: python scripts/settings_reference.py"
+    names = [s.name for s in module.settings(TapConvAI.config_jsonschema)]
+    assert "max_concurrency" in names and "kore.client_secret" in names
+    meltano_yml = module.MELTANO_YML.read_text()
+    for setting in module.settings(TapConvAI.config_jsonschema):
+        assert f"- name: {setting.name}\n" in meltano_yml
