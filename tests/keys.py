@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from tap_convai.tap import VENDORS, TapConvAI
 from tap_convai.timestamps import normalize_timestamp
 
 
@@ -14,33 +15,35 @@ def airgentic_keys(records: Iterable[dict]) -> set[tuple]:
     }
 
 
+def _streams() -> dict[str, Any]:
+    """Every stream of the tap's registry, as instances (their schemas need a tap)."""
+    from tests.support.config import sandbox_config
+
+    config = sandbox_config("http://127.0.0.1:9", vendors=VENDOR_KEYS)  # never contacted
+    return dict(TapConvAI(config=config).streams)
+
+
+def _key_function(stream: Any) -> Callable[[dict], tuple]:
+    """A record's primary key; date-time columns in the tap's canonical form, so tap
+    output, sandbox truth and PostgreSQL rows compare equal."""
+    properties = stream.schema["properties"]
+    timed = {k for k in stream.primary_keys if properties[k].get("format") == "date-time"}
+    columns = tuple(stream.primary_keys)
+    return lambda r: tuple(normalize_timestamp(r[c]) if c in timed else r[c] for c in columns)
+
+
+#: the vendors' keys (settings blocks), in the registry's order
+VENDOR_KEYS: tuple[str, ...] = tuple(v.key for v in VENDORS)
+_INSTANCES = _streams()
 #: stream -> (partition setting, partition key, key of one record)
 STREAMS: dict[str, tuple[str | None, str | None, Callable[[dict], tuple]]] = {
-    "airgentic_records": (
-        "service_ids", "service_id",
-        lambda r: (r["partition_id"], r["thread_id"], normalize_timestamp(r["date_time"])),
-    ),
-    "kore_interactions": ("stream_id", "stream_id", lambda r: (r["segmentID"],)),
-    "agentx_conversations": ("bot_names", "bot_name", lambda r: (r["_id"],)),
-    "agentx_messages": ("bot_names", "bot_name", lambda r: (r["_id"],)),
-    "aurion_insights": (None, None, lambda r: (normalize_timestamp(r["window_start"]),)),
-    "zendesk_ai_conversations": ("bot_ids", "bot_id",
-                                 lambda r: (r["bot_id"], r["conversation_id"])),
+    name: (s.partition_setting, s.partition_key, _key_function(s))
+    for name, s in _INSTANCES.items()
 }
 #: the columns each stream's key is made of (as `tests.keys` reads records)
-KEY_COLUMNS = {
-    "airgentic_records": ("partition_id", "thread_id", "date_time"),
-    "kore_interactions": ("segmentID",),
-    "agentx_conversations": ("_id",),
-    "agentx_messages": ("_id",),
-    "aurion_insights": ("window_start",),
-    "zendesk_ai_conversations": ("bot_id", "conversation_id"),
-}
-VENDOR_OF = {
-    "airgentic_records": "airgentic", "kore_interactions": "kore",
-    "agentx_conversations": "agentx", "agentx_messages": "agentx",
-    "aurion_insights": "aurion", "zendesk_ai_conversations": "zendesk_ai",
-}
+KEY_COLUMNS = {name: tuple(s.primary_keys) for name, s in _INSTANCES.items()}
+REPLICATION_KEY = {name: s.replication_key for name, s in _INSTANCES.items()}
+VENDOR_OF = {stream.name: v.key for v in VENDORS for stream in v.streams}
 
 
 def record_keys(stream: str, records: Iterable[dict]) -> set[tuple]:
@@ -76,3 +79,10 @@ def loaded_keys(pg: Any, schema: str, stream: str) -> tuple[set[tuple], int]:
         for row in rows
     ]
     return record_keys(stream, records), len(rows)
+
+
+def airgentic_truth(sandbox: Any, service_ids: Iterable[str] = ("web", "support"),
+                    start: str = "2026-10-01", end: str = "2026-10-08") -> set[tuple]:
+    """Airgentic keys the tap must emit for `service_ids` over [start, end)."""
+    config = {"airgentic": {"service_ids": list(service_ids)}}
+    return truth_keys(sandbox, "airgentic_records", config, start, end)

@@ -2,20 +2,14 @@
 
 from __future__ import annotations
 
-from tests.keys import airgentic_keys
+from tests.keys import airgentic_keys, airgentic_truth
 from tests.sandbox.credentials import SECRETS
-from tests.support.config import START, sandbox_config
+from tests.support.config import sandbox_config
 from tests.support.runner import run_tap, run_tap_killed
 
 STREAM = "airgentic_records"
 END_EXCLUSIVE = "2026-10-08"
 
-
-def truth(sandbox, service_ids=("web", "support"), start=START, end=END_EXCLUSIVE) -> set[tuple]:
-    keys: set[tuple] = set()
-    for service_id in service_ids:
-        keys |= airgentic_keys(sandbox.truth(STREAM, start, end, service_id=service_id))
-    return keys
 
 
 def bookmarks(state: dict) -> dict[str, str]:
@@ -29,7 +23,7 @@ def test_records_equal_the_sandbox_truth(sandbox, tmp_path):
     assert run.returncode == 0, run.stderr
     records = run.records(STREAM)
     assert len(records) == len(airgentic_keys(records)), "duplicate keys emitted"
-    assert airgentic_keys(records) == truth(sandbox)
+    assert airgentic_keys(records) == airgentic_truth(sandbox)
     assert all(r["date_time"].endswith("Z") and len(r["date_time"]) == 27 for r in records)
     assert bookmarks(run.final_state) == {
         "web": "2026-10-08T00:00:00.000000Z",
@@ -54,7 +48,7 @@ def test_second_run_rereads_only_the_lookback_days(sandbox, tmp_path):
     second = run_tap(config, tmp_path, state=first.final_state)
 
     assert second.returncode == 0, second.stderr
-    assert airgentic_keys(second.records(STREAM)) == truth(sandbox, start="2026-10-06")
+    assert airgentic_keys(second.records(STREAM)) == airgentic_truth(sandbox, start="2026-10-06")
     assert bookmarks(second.final_state) == bookmarks(first.final_state)
 
 
@@ -80,7 +74,7 @@ def test_killed_run_resumes_at_its_window_and_loses_nothing(sandbox, tmp_path):
 
     assert resumed.returncode == 0, resumed.stderr
     loaded = airgentic_keys(killed.records(STREAM)) | airgentic_keys(resumed.records(STREAM))
-    assert loaded == truth(sandbox)
+    assert loaded == airgentic_truth(sandbox)
     # the resumed run starts at the first window not yet checkpointed, nothing earlier
     web_mark = bookmarks(last_state).get("web")
     resumed_web = [r["date_time"] for r in resumed.records(STREAM) if r["service_id"] == "web"]
@@ -101,7 +95,7 @@ def test_forbidden_service_fails_alone_with_a_clear_message(sandbox, tmp_path):
     assert "the Insights API is not enabled for this service" in run.stderr
     assert "Run finished with 1 failed partition(s):" in run.stderr
     assert "Traceback" not in run.stderr
-    assert airgentic_keys(run.records(STREAM)) == truth(sandbox, service_ids=("web",))
+    assert airgentic_keys(run.records(STREAM)) == airgentic_truth(sandbox, service_ids=("web",))
     marks = bookmarks(run.final_state)
     assert marks["web"] == "2026-10-08T00:00:00.000000Z"
     assert marks.get("forbidden-svc") is None  # the failed partition's bookmark did not move

@@ -11,7 +11,7 @@ from jsonschema import Draft7Validator
 from tests.sandbox.credentials import SANDBOX
 from tests.support.config import END, START, sandbox_config
 from tests.support.inprocess import run_in_process
-from tests.support.runner import meltano, run_tap, run_tap_killed, sandbox_env
+from tests.support.runner import meltano_load, run_tap, run_tap_killed
 
 STREAM = "aurion_insights"
 ENDPOINT = "aurion.insights"
@@ -256,17 +256,7 @@ def test_unusable_body_is_an_error(sandbox, tmp_path, fault, problem):
 
 def test_meltano_run_into_postgres(sandbox, pg, tmp_path):
     schema = "aurion_e2e"
-    with pg.connect() as conn:  # (pg.drop_schema fetches rows a DROP does not return)
-        conn.execute(f'drop schema if exists "{schema}" cascade')
-    env = {
-        **sandbox_env(sandbox.url),
-        **pg.target_env(schema),
-        "TAP_CONVAI__SELECT": '["aurion_insights.*"]',
-    }
-    proc = meltano("run", "tap-convai", "target-postgres", env=env, system_db=tmp_path / "m.db")
-    assert proc.returncode == 0, proc.stderr[-4000:]
-
-    assert pg.tables(schema) == [STREAM]  # the select extra was honoured
+    meltano_load([STREAM], schema, sandbox.url, pg, tmp_path)
     rows = pg.query(
         f"select window_start, window_end, {', '.join(NESTED)} "
         f'from "{schema}"."{STREAM}" order by window_start'

@@ -13,26 +13,15 @@ from singer_sdk.exceptions import RetriableAPIError
 from tap_convai.concurrency import Budget, InFlight, Progress, StreamFetcher, Unit
 from tap_convai.tap import TapConvAI
 from tap_convai.timestamps import parse_timestamp
-from tests.keys import STREAMS, partitions, record_keys, truth_keys
-from tests.support.config import sandbox_config
+from tests.keys import REPLICATION_KEY, STREAMS, partitions, record_keys, truth_keys
+from tests.support.config import every_vendor_config, sandbox_config
 from tests.support.runner import run_tap, run_tap_killed
 
-VENDORS = ("airgentic", "kore", "agentx", "aurion", "zendesk_ai")
 START, END, END_EXCLUSIVE = "2026-10-01", "2026-10-07", "2026-10-08"
-REPLICATION_KEY = {
-    "airgentic_records": "date_time", "kore_interactions": "segmentStartTime",
-    "agentx_conversations": "startTime", "agentx_messages": "time",
-    "aurion_insights": "window_start", "zendesk_ai_conversations": "export_date",
-}
 
 
 def all_vendors(url: str, **overrides) -> dict:
-    return sandbox_config(
-        url, vendors=VENDORS, start_date=START, end_date=END, retry_initial_delay=0.05,
-        kore={"requests_per_minute": 6000},
-        airgentic={"lookback_days": 0}, aurion={"lookback_days": 0},
-        zendesk_ai={"lookback_days": 0}, **overrides,
-    )
+    return every_vendor_config(url, START, END, retry_initial_delay=0.05, **overrides)
 
 
 def assert_equal_truth(runs, sandbox, config) -> None:

@@ -7,26 +7,17 @@ import json
 
 from tests.keys import STREAMS, loaded_keys, truth_keys
 from tests.sandbox.credentials import SECRETS
-from tests.support.config import START, sandbox_config
+from tests.support.config import START, meltano_sandbox_config
 from tests.support.runner import meltano, sandbox_env
 
 SCHEMA = "e2e_all"
 STATE_ID = "sandbox:tap-convai-to-target-postgres"
 END_EXCLUSIVE = "2026-10-08"
-#: the sandbox environment of meltano.yml, as a tap config (for the truth)
-MELTANO_SANDBOX = {
-    "airgentic": {"service_ids": ["web", "support"]},
-    "kore": {"stream_id": "st-sbx-1"},
-    "agentx": {"bot_names": ["r3-218210", "helpdesk"]},
-    "zendesk_ai": {"bot_ids": ["98174e8d635471c383b9ec7b", "64628b8e55e4f2459bcb2e68"]},
-}
-
 
 def test_meltano_run_loads_the_truth_and_a_rerun_changes_nothing(sandbox, pg, tmp_path):
     env = {**sandbox_env(sandbox.url), **pg.target_env(SCHEMA)}
     db = tmp_path / "meltano.db"
-    config = sandbox_config(sandbox.url, vendors=("airgentic", "kore", "agentx", "aurion",
-                                                  "zendesk_ai"), **MELTANO_SANDBOX)
+    config = meltano_sandbox_config(sandbox.url)
 
     first = meltano("run", "tap-convai", "target-postgres", env=env, system_db=db)
     assert first.returncode == 0, first.stderr[-5000:]

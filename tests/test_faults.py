@@ -6,31 +6,25 @@ from __future__ import annotations
 import pytest
 
 from tap_convai.timestamps import DAY, parse_timestamp, start_of_day
-from tests.keys import STREAMS, VENDOR_OF, loaded_keys, record_keys, truth_keys
+from tests.keys import (
+    REPLICATION_KEY,
+    STREAMS,
+    VENDOR_KEYS,
+    VENDOR_OF,
+    loaded_keys,
+    record_keys,
+    truth_keys,
+)
 from tests.sandbox.credentials import SECRETS
-from tests.support.config import sandbox_config
+from tests.support.config import every_vendor_config
 from tests.support.runner import load_into_postgres, run_tap, run_tap_killed
 
-VENDORS = ("airgentic", "kore", "agentx", "aurion", "zendesk_ai")
 START, END, END_EXCLUSIVE = "2026-10-01", "2026-10-02", "2026-10-03"
-REPLICATION_KEY = {
-    "airgentic_records": "date_time", "kore_interactions": "segmentStartTime",
-    "agentx_conversations": "startTime", "agentx_messages": "time",
-    "aurion_insights": "window_start", "zendesk_ai_conversations": "export_date",
-}
 
 
 def all_vendors_config(url: str, **overrides) -> dict:
-    return sandbox_config(
-        url, vendors=VENDORS, start_date=START, end_date=END, max_retries=4,
-        request_timeout=2, retry_initial_delay=0.05,
-        airgentic={"service_ids": ["web"], "lookback_days": 0},
-        kore={"requests_per_minute": 6000},
-        agentx={"bot_names": ["r3-218210"]},
-        aurion={"lookback_days": 0},
-        zendesk_ai={"lookback_days": 0},
-        **overrides,
-    )
+    return every_vendor_config(url, START, END, one_partition=True, max_retries=4,
+                               request_timeout=2, retry_initial_delay=0.05, **overrides)
 
 
 def assert_all_streams_equal_truth(runs, sandbox, config) -> None:
@@ -64,7 +58,7 @@ TRANSIENT = {
 
 @pytest.mark.parametrize("fault", sorted(TRANSIENT))
 def test_transient_faults_heal_for_every_vendor(fault, sandbox, tmp_path):
-    for vendor in VENDORS:
+    for vendor in VENDOR_KEYS:
         for rule in TRANSIENT[fault]:
             sandbox.faults.add(vendor=vendor, **rule)
     config = all_vendors_config(sandbox.url)
@@ -73,7 +67,7 @@ def test_transient_faults_heal_for_every_vendor(fault, sandbox, tmp_path):
     assert run.returncode == 0, run.stderr[-3000:]
     stats = sandbox.stats.snapshot()
     fired = sum(sum(entry["faults"].values()) for entry in stats.values())
-    assert fired == len(VENDORS) * len(TRANSIENT[fault])  # every vendor met the fault
+    assert fired == len(VENDOR_KEYS) * len(TRANSIENT[fault])  # every vendor met the fault
     assert_all_streams_equal_truth([run], sandbox, config)
     assert "retry 1 of 4" in run.stderr
     assert_no_secret(run.stderr)

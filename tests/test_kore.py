@@ -20,7 +20,7 @@ from tap_convai.settings import config_problems
 from tap_convai.tap import VENDORS
 from tests.sandbox import SANDBOX, SECRETS
 from tests.support.config import END, START, sandbox_config
-from tests.support.runner import meltano, run_tap, run_tap_killed, sandbox_env
+from tests.support.runner import meltano_load, run_tap, run_tap_killed
 from tests.support.stats import busiest_window
 
 STREAM = "kore_interactions"
@@ -347,14 +347,7 @@ def test_retryable_errors_and_malformed_pages(sandbox, tmp_path):
 
 def test_meltano_run_loads_truth_into_postgres(sandbox, pg, tmp_path):
     schema = "kore_e2e"
-    with pg.connect() as conn:  # (pg.drop_schema fetches rows from a DROP: it raises)
-        conn.execute(f'drop schema if exists "{schema}" cascade')
-    env = {**sandbox_env(sandbox.url), **pg.target_env(schema),
-           "TAP_CONVAI__SELECT": '["kore_interactions.*"]'}
-    result = meltano("run", "tap-convai", "target-postgres", env=env,
-                     system_db=tmp_path / "m.db")
-    assert result.returncode == 0, result.stderr[-5000:]
-    assert pg.tables(schema) == ["kore_interactions"]  # the select env var was honoured
+    meltano_load([STREAM], schema, sandbox.url, pg, tmp_path)
 
     rows = pg.query(
         f'select "segmentID", stream_id, "segmentStartTime", "agentActions", '

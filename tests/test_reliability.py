@@ -6,18 +6,12 @@ import signal
 
 import pytest
 
-from tests.keys import airgentic_keys
+from tests.keys import airgentic_keys, airgentic_truth
 from tests.support.config import sandbox_config
 from tests.support.runner import run_tap, run_tap_killed
 
 STREAM = "airgentic_records"
 
-
-def truth(sandbox, service_ids=("web", "support"), start="2026-10-01", end="2026-10-08"):
-    keys: set[tuple] = set()
-    for service_id in service_ids:
-        keys |= airgentic_keys(sandbox.truth(STREAM, start, end, service_id=service_id))
-    return keys
 
 
 def partition_state(service_id: str, value: str, key: str = "date_time") -> dict:
@@ -40,7 +34,7 @@ def test_sigterm_and_sigint_write_state_and_exit_non_zero(sig, sandbox, tmp_path
     resumed = run_tap(config, tmp_path, state=stopped.final_state)
     assert resumed.returncode == 0, resumed.stderr
     loaded = airgentic_keys(stopped.records(STREAM)) | airgentic_keys(resumed.records(STREAM))
-    assert loaded == truth(sandbox)
+    assert loaded == airgentic_truth(sandbox)
 
 
 def test_state_of_an_older_layout_and_unknown_partitions_is_handled(sandbox, tmp_path):
@@ -62,7 +56,7 @@ def test_state_of_an_older_layout_and_unknown_partitions_is_handled(sandbox, tmp
     web = {r["date_time"] for r in run.records(STREAM) if r["service_id"] == "web"}
     assert min(web) >= "2026-10-06"  # the date bookmark was understood
     support = airgentic_keys(r for r in run.records(STREAM) if r["service_id"] == "support")
-    assert support == truth(sandbox, service_ids=("support",))  # no bookmark: from start
+    assert support == airgentic_truth(sandbox, service_ids=("support",))  # no bookmark: from start
     final = {p["context"]["service_id"]: p["replication_key_value"]
              for p in run.final_state["bookmarks"][STREAM]["partitions"]}
     assert final["web"] == final["support"] == "2026-10-08T00:00:00.000000Z"
@@ -78,7 +72,7 @@ def test_a_corrupt_bookmark_fails_only_its_partition(sandbox, tmp_path):
         "Airgentic: airgentic_records [service_id=web]: the bookmark in the state "
         "('yesterday-ish') is not a timestamp; correct or remove it"
     ) in run.stderr
-    assert airgentic_keys(run.records(STREAM)) == truth(sandbox, service_ids=("support",))
+    assert airgentic_keys(run.records(STREAM)) == airgentic_truth(sandbox, service_ids=("support",))
 
 
 def test_a_bookmark_of_another_replication_key_is_ignored(sandbox, tmp_path):
@@ -88,7 +82,7 @@ def test_a_bookmark_of_another_replication_key_is_ignored(sandbox, tmp_path):
     run = run_tap(config, tmp_path, state=state)
 
     assert run.returncode == 0, run.stderr
-    assert airgentic_keys(run.records(STREAM)) == truth(sandbox, service_ids=("web",))
+    assert airgentic_keys(run.records(STREAM)) == airgentic_truth(sandbox, service_ids=("web",))
 
 
 def test_an_undocumented_field_is_reported_once_and_the_record_loads(make_sandbox, tmp_path):
@@ -99,4 +93,4 @@ def test_an_undocumented_field_is_reported_once_and_the_record_loads(make_sandbo
     warnings = [line for line in run.stderr.splitlines() if "sentiment_score_v2" in line]
     assert len(warnings) == 1, warnings
     assert "WARNING" in warnings[0] and "airgentic_records" in warnings[0]
-    assert airgentic_keys(run.records(STREAM)) == truth(sandbox)
+    assert airgentic_keys(run.records(STREAM)) == airgentic_truth(sandbox)

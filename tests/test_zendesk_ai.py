@@ -14,7 +14,7 @@ from tap_convai.tap import TapConvAI
 from tests.sandbox import SECRETS, Sandbox
 from tests.sandbox.zendesk_ai import FIELDS, LARGE_BOT
 from tests.support.config import END, START, sandbox_config
-from tests.support.runner import meltano, run_tap, run_tap_killed, sandbox_env
+from tests.support.runner import meltano_load, run_tap, run_tap_killed
 
 STREAM = "zendesk_ai_conversations"
 BOT = "98174e8d635471c383b9ec7b"
@@ -319,14 +319,8 @@ def test_bad_region_is_one_clear_line(sandbox, tmp_path):
 
 def test_meltano_run_loads_postgres(sandbox, pg, tmp_path):
     schema = "zendesk_e2e"
-    with pg.connect() as conn:  # a clean schema for this test
-        conn.execute(f'drop schema if exists "{schema}" cascade')
-    env = {**sandbox_env(sandbox.url), **pg.target_env(schema),
-           "TAP_CONVAI__SELECT": json.dumps([f"{STREAM}.*"])}
-    run = meltano("run", "tap-convai", "target-postgres", env=env, system_db=tmp_path / "m.db")
-    assert run.returncode == 0, run.stderr[-5000:]
+    run = meltano_load([STREAM], schema, sandbox.url, pg, tmp_path)
     assert_clean(run.stderr)
-    assert pg.tables(schema) == [STREAM]  # the select variable was honoured
 
     rows = pg.query(
         f"select bot_id, conversation_id, export_date::text, bot_messages_count, "

@@ -37,7 +37,6 @@ from .core import (
     rng_uuid,
     to_utc,
 )
-from .credentials import SANDBOX
 
 MAX_PER_PAGE = 1000
 DEFAULT_PER_PAGE = 100
@@ -83,6 +82,17 @@ _BOT_FOLLOWUPS = (
 )
 
 
+#: what the sandbox accepts from a client, and a test config's block for this vendor
+CREDENTIALS: dict[str, str] = {"api_key": "sbx-agentx-key-51be07"}
+#: settings a Meltano run against the sandbox gets from the environment (secrets)
+MELTANO_SECRETS = ("api_key",)
+
+
+def tap_settings() -> dict[str, Any]:
+    """The vendor's settings block of a tap config against the sandbox (no base_url)."""
+    return {**CREDENTIALS, "bot_names": ["r3-218210", "helpdesk"]}
+
+
 class AgentXEmulator(VendorEmulator):
     name = "agentx"
     streams = ("agentx_conversations", "agentx_messages")
@@ -105,7 +115,7 @@ class AgentXEmulator(VendorEmulator):
 
     def export(self, req: Request, kind: str) -> Response:
         api_key = req.headers.get("x-api-key")
-        if api_key != SANDBOX["agentx"]["api_key"]:
+        if api_key != CREDENTIALS["api_key"]:
             return json_response({"message": "Unauthorized"}, 401)
         limit = int(self.options.get("agentx_rate_limit", 3) or 0)
         if limit > 0 and not self._limiter.admit((kind, api_key), limit):

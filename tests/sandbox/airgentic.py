@@ -33,7 +33,6 @@ from .core import (
     rng_uuid,
     to_utc,
 )
-from .credentials import SANDBOX
 
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
@@ -100,6 +99,17 @@ def _pick(rng: random.Random, seq: tuple | list) -> Any:
     return seq[int(rng.random() * len(seq))]
 
 
+#: what the sandbox accepts from a client, and a test config's block for this vendor
+CREDENTIALS: dict[str, str] = {"api_key": "sbx-airgentic-key-3c9f1e", "account_id": "acme"}
+#: settings a Meltano run against the sandbox gets from the environment (secrets)
+MELTANO_SECRETS = ("api_key",)
+
+
+def tap_settings() -> dict[str, Any]:
+    """The vendor's settings block of a tap config against the sandbox (no base_url)."""
+    return {**CREDENTIALS, "service_ids": ["web", "support"]}
+
+
 class AirgenticEmulator(VendorEmulator):
     name = "airgentic"
     streams = ("airgentic_records",)
@@ -115,7 +125,7 @@ class AirgenticEmulator(VendorEmulator):
     # -- HTTP -------------------------------------------------------------------------------
 
     def raw(self, req: Request) -> Response:
-        creds = SANDBOX["airgentic"]
+        creds = CREDENTIALS
         if req.headers.get("api-key") != creds["api_key"]:
             return json_response({"detail": "Invalid or missing API key"}, 401)
         account_id = req.query.get("account_id", "")
@@ -196,7 +206,7 @@ class AirgenticEmulator(VendorEmulator):
         """One service-day, newest first."""
         rng = self.rng(service_id, day)
         r = rng.random
-        account_id = SANDBOX["airgentic"]["account_id"]
+        account_id = CREDENTIALS["account_id"]
         partition_id = f"{account_id}_{service_id}"
         month = day.strftime("%Y-%m")
         base = day_start(day)

@@ -28,7 +28,6 @@ from .core import (
     json_response,
     to_utc,
 )
-from .credentials import SANDBOX
 
 _AGENTS = (
     ("usr_4f1c2a9e", "Maya Chen"),
@@ -69,6 +68,17 @@ _PER_QUERY_BUDGET_MS = 250
 _TOTAL_BUDGET_MS = 1500
 
 
+#: what the sandbox accepts from a client, and a test config's block for this vendor
+CREDENTIALS: dict[str, str] = {"token": "sbx-aurion-token-a4d2c9"}
+#: settings a Meltano run against the sandbox gets from the environment (secrets)
+MELTANO_SECRETS = ("token",)
+
+
+def tap_settings() -> dict[str, Any]:
+    """The vendor's settings block of a tap config against the sandbox (no base_url)."""
+    return dict(CREDENTIALS)
+
+
 class AurionEmulator(VendorEmulator):
     name = "aurion"
     streams = ("aurion_insights",)
@@ -84,7 +94,7 @@ class AurionEmulator(VendorEmulator):
     def insights(self, req: Request) -> Response:
         auth = req.headers.get("Authorization") or ""
         scheme, _, token = auth.partition(" ")
-        if scheme.lower() != "bearer" or token.strip() != SANDBOX["aurion"]["token"]:
+        if scheme.lower() != "bearer" or token.strip() != CREDENTIALS["token"]:
             return json_response(
                 {"detail": "Not authenticated"}, 401, {"WWW-Authenticate": "Bearer"}
             )

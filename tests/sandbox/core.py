@@ -242,44 +242,41 @@ class VendorEmulator:
         raise NotImplementedError(f"{self.name} has no truth keys for {stream!r}")
 
 
-# Registry: module name (== vendor name) and class name, in this order.
-VENDOR_SPECS: tuple[tuple[str, str], ...] = (
-    ("airgentic", "AirgenticEmulator"),
-    ("kore", "KoreEmulator"),
-    ("agentx", "AgentXEmulator"),
-    ("aurion", "AurionEmulator"),
-    ("zendesk_ai", "ZendeskAIEmulator"),
-)
-# Streams of each vendor (for a clear message when a vendor module is missing).
-STREAM_VENDORS: dict[str, str] = {
-    "airgentic_records": "airgentic",
-    "kore_interactions": "kore",
-    "agentx_conversations": "agentx",
-    "agentx_messages": "agentx",
-    "aurion_insights": "aurion",
-    "zendesk_ai_conversations": "zendesk_ai",
-}
 _PACKAGE = __name__.rpartition(".")[0] or "tests.sandbox"
 
 
 def load_vendors() -> tuple[list[type[VendorEmulator]], dict[str, str]]:
-    """The emulator classes (in VENDOR_SPECS order) and {vendor: why missing} for absent ones.
+    """The emulator of each vendor of the tap's registry (module tests/sandbox/<key>.py, in
+    the registry's order), and {vendor: why missing} for absent ones.
 
     Imported lazily, so the vendor modules can import this one.
     """
+    from tap_convai.tap import VENDORS as TAP_VENDORS
+
     classes: list[type[VendorEmulator]] = []
     missing: dict[str, str] = {}
-    for module_name, class_name in VENDOR_SPECS:
-        full = f"{_PACKAGE}.{module_name}"
+    for vendor in TAP_VENDORS:
+        full = f"{_PACKAGE}.{vendor.key}"
         try:
             module = importlib.import_module(full)
         except ModuleNotFoundError as exc:
             if exc.name != full:
                 raise
-            missing[module_name] = f"module {full} does not exist (tests/sandbox/{module_name}.py)"
+            missing[vendor.key] = f"module {full} does not exist (tests/sandbox/{vendor.key}.py)"
             continue
-        classes.append(getattr(module, class_name))
+        classes.append(next(
+            value for value in vars(module).values()
+            if isinstance(value, type) and issubclass(value, VendorEmulator)
+            and getattr(value, "name", None) == vendor.key
+        ))
     return classes, missing
+
+
+def stream_vendors() -> dict[str, str]:
+    """Each stream of the tap's registry and its vendor."""
+    from tap_convai.tap import VENDORS as TAP_VENDORS
+
+    return {stream.name: vendor.key for vendor in TAP_VENDORS for stream in vendor.streams}
 
 
 def __getattr__(name: str) -> Any:  # module attribute VENDORS, resolved lazily
@@ -886,7 +883,7 @@ class Sandbox:
         emulator = self._streams.get(stream)
         if emulator is not None:
             return emulator
-        vendor = STREAM_VENDORS.get(stream)
+        vendor = stream_vendors().get(stream)
         if vendor is not None:
             return self.vendor(vendor)  # raises ImportError when that module is missing
         raise KeyError(f"unknown stream {stream!r}; known: {', '.join(sorted(self._streams))}")

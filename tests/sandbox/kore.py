@@ -45,7 +45,6 @@ from .core import (
     rng_uuid,
     to_utc,
 )
-from .credentials import SANDBOX
 
 __all__ = ["KoreEmulator", "format_ts", "parse_window_param"]
 
@@ -443,6 +442,39 @@ class _Stored(NamedTuple):
     text: str
 
 
+KORE_CLIENT_ID = "cs-sbx-client"
+KORE_CLIENT_SECRET = "sbx-kore-secret-8d2a61"
+# A ready JWT for Kore's `auth` header: HS256, signed with the client secret, `appId` claim =
+# client id, fixed issue time and an expiry far in the future (so the value is constant).
+# (PyJWT warns that this 22-byte secret is short for HS256; it is the spec's fixed value.)
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    KORE_JWT = jwt.encode(
+        {"appId": KORE_CLIENT_ID, "iat": 1735689600, "exp": 4102444800},  # 2025 .. 2100
+        KORE_CLIENT_SECRET,
+        algorithm="HS256",
+    )
+
+#: what the sandbox accepts from a client, and a test config's block for this vendor
+CREDENTIALS: dict[str, str] = {
+    "account_id": "acct-sbx",
+    "stream_id": "st-sbx-1",
+    "jwt": KORE_JWT,
+    "client_id": KORE_CLIENT_ID,
+    "client_secret": KORE_CLIENT_SECRET,
+}
+#: settings a Meltano run against the sandbox gets from the environment (the sandbox
+#: environment of meltano.yml mints its JWTs from client_id + client_secret)
+MELTANO_SECRETS = ("client_secret",)
+#: a test config that runs as fast as the sandbox allows (its Kore limit is off in tests)
+FAST = {"requests_per_minute": 6000}
+
+
+def tap_settings() -> dict[str, Any]:
+    """The vendor's settings block of a tap config against the sandbox (no base_url)."""
+    return {key: CREDENTIALS[key] for key in ("stream_id", "account_id", "jwt")}
+
+
 class KoreEmulator(VendorEmulator):
     name = "kore"
     streams = ("kore_interactions",)
@@ -525,7 +557,7 @@ class KoreEmulator(VendorEmulator):
         ``/_sandbox/truth``) are accepted: "true", "a,b"."""
         if stream != "kore_interactions":
             raise KeyError(f"kore has no stream {stream!r}")
-        stream_id = stream_id or SANDBOX["kore"]["stream_id"]
+        stream_id = stream_id or CREDENTIALS["stream_id"]
         if isinstance(include_agentic_data, str):
             include_agentic_data = include_agentic_data.lower() in ("1", "true", "yes")
         if isinstance(session_ids, str):
@@ -543,7 +575,7 @@ class KoreEmulator(VendorEmulator):
     # ---- handler
     def _authorised(self, req: Request) -> str | None:
         """The error message, or None when the request is authorised."""
-        creds = SANDBOX["kore"]
+        creds = CREDENTIALS
         if req.headers.get("accountId") != creds["account_id"]:
             return "Invalid accountId"
         token = (req.headers.get("auth") or "").strip()
@@ -578,7 +610,7 @@ class KoreEmulator(VendorEmulator):
         if stream_id.startswith("forbidden-"):
             return _errors(403, "Access denied: the app is not associated with the "
                                 "AgentAssist Analytics API scope for this stream")
-        if stream_id != SANDBOX["kore"]["stream_id"]:
+        if stream_id != CREDENTIALS["stream_id"]:
             return _errors(404, f"Stream {stream_id} not found")
 
         q = req.query

@@ -56,7 +56,6 @@ from .core import (
     rng_uuid,
     to_utc,
 )
-from .credentials import SANDBOX
 
 __all__ = ["FIELDS", "LARGE_BOT", "ZendeskAIEmulator", "normalise_keys"]
 
@@ -471,6 +470,17 @@ class _Export:
     files: list[_File]
 
 
+#: what the sandbox accepts from a client, and a test config's block for this vendor
+CREDENTIALS: dict[str, str] = {"api_key": "sbx-zendesk-key-e7b310", "organization_id": "org-sbx"}
+#: settings a Meltano run against the sandbox gets from the environment (secrets)
+MELTANO_SECRETS = ("api_key",)
+
+
+def tap_settings() -> dict[str, Any]:
+    """The vendor's settings block of a tap config against the sandbox (no base_url)."""
+    return {**CREDENTIALS, "bot_ids": ["98174e8d635471c383b9ec7b"]}
+
+
 class ZendeskAIEmulator(VendorEmulator):
     name = "zendesk_ai"
     streams = ("zendesk_ai_conversations",)
@@ -631,7 +641,7 @@ class ZendeskAIEmulator(VendorEmulator):
 
     # ---- handlers
     def handle_signed_urls(self, req: Request) -> Response:
-        creds = SANDBOX["zendesk_ai"]
+        creds = CREDENTIALS
         if req.headers.get("organizationId") != creds["organization_id"]:
             return _message(401, "Unauthorized")
         if req.headers.get("authorization") != creds["api_key"]:

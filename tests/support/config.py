@@ -3,36 +3,23 @@
 from __future__ import annotations
 
 import copy
+import json
+from pathlib import Path
 from typing import Any
 
-from tests.sandbox.credentials import SANDBOX
+import yaml
 
+from tap_convai.tap import VENDORS
+from tests.sandbox.credentials import vendor_module
+
+PROJECT = Path(__file__).resolve().parents[2]
 #: the demo's (and most tests') fixed, finished date range
 START, END = "2026-10-01", "2026-10-07"
 
 
 def vendor_block(vendor: str, url: str) -> dict[str, Any]:
-    creds = SANDBOX[vendor]
-    blocks: dict[str, dict[str, Any]] = {
-        "airgentic": {
-            "api_key": creds.get("api_key"),
-            "account_id": creds.get("account_id"),
-            "service_ids": ["web", "support"],
-        },
-        "kore": {
-            "stream_id": creds.get("stream_id"),
-            "account_id": creds.get("account_id"),
-            "jwt": creds.get("jwt"),
-        },
-        "agentx": {"api_key": creds.get("api_key"), "bot_names": ["r3-218210", "helpdesk"]},
-        "aurion": {"token": creds.get("token")},
-        "zendesk_ai": {
-            "api_key": creds.get("api_key"),
-            "organization_id": creds.get("organization_id"),
-            "bot_ids": ["98174e8d635471c383b9ec7b"],
-        },
-    }
-    return {**blocks[vendor], "base_url": url}
+    """A vendor's settings block against the sandbox at `url` (from its sandbox module)."""
+    return {**vendor_module(vendor).tap_settings(), "base_url": url}
 
 
 def sandbox_config(
@@ -64,3 +51,39 @@ def sandbox_config(
         else:
             config[key] = value
     return copy.deepcopy(config)
+
+
+def every_vendor_config(
+    url: str, start_date: str, end_date: str, *, one_partition: bool = False, **overrides: Any
+) -> dict[str, Any]:
+    """A config with every vendor of the registry, quick to run: no lookback, unpaced where
+    the sandbox does not limit (a vendor module's FAST), and with `one_partition` only the
+    first partition of each vendor. `overrides` as in `sandbox_config`."""
+    blocks: dict[str, dict[str, Any]] = {}
+    for vendor in VENDORS:
+        module = vendor_module(vendor.key)
+        block = dict(getattr(module, "FAST", {}))
+        if "lookback_days" in vendor.settings.to_dict()["properties"]:
+            block["lookback_days"] = 0
+        if one_partition:
+            for setting in {s.partition_setting for s in vendor.streams} - {None}:
+                ids = module.tap_settings()[setting]
+                block[setting] = ids[:1] if isinstance(ids, list) else ids
+        blocks[vendor.key] = {**block, **overrides.pop(vendor.key, {})}
+    return sandbox_config(url, vendors=tuple(blocks), start_date=start_date,
+                          end_date=end_date, **blocks, **overrides)
+
+
+def meltano_sandbox_config(url: str) -> dict[str, Any]:
+    """The tap config of meltano.yml's `sandbox` environment, as `meltano run` gets it
+    (its URL and its secrets from the environment): what a Meltano run's truth is."""
+    project = yaml.safe_load((PROJECT / "meltano.yml").read_text())
+    (environment,) = [e for e in project["environments"] if e["name"] == "sandbox"]
+    (extractor,) = [p for p in environment["config"]["plugins"]["extractors"]
+                    if p["name"] == "tap-convai"]
+    config = json.loads(json.dumps(extractor["config"]).replace("${SANDBOX_URL}", url))
+    for vendor, block in config.items():
+        if isinstance(block, dict):
+            module = vendor_module(vendor)
+            block.update({name: module.CREDENTIALS[name] for name in module.MELTANO_SECRETS})
+    return config

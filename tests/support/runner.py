@@ -11,22 +11,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tests.sandbox.credentials import SANDBOX, SECRETS
+from tests.sandbox.credentials import SANDBOX, SECRETS, vendor_module
 
 PROJECT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 TAP = str(BIN / "tap-convai")
 MELTANO = str(BIN / "meltano")
-
-#: the sandbox's credentials as the tap's settings, secrets included
-SECRET_SETTINGS = {
-    "airgentic": ("api_key",),
-    "kore": ("client_secret",),  # the demo mints its JWTs
-    "agentx": ("api_key",),
-    "aurion": ("token",),
-    "zendesk_ai": ("api_key",),
-}
-
 
 #: what must never be printed besides the sandbox's secrets: signed URLs' query parameters
 SIGNATURE_MARKS = ("signature=", "expires=")
@@ -49,9 +39,9 @@ def check_output(*texts: str) -> None:
 def sandbox_env(url: str) -> dict[str, str]:
     """Environment for `meltano run` against the sandbox: its URL and its secrets."""
     env = {"SANDBOX_URL": url}
-    for vendor, names in SECRET_SETTINGS.items():
-        for name in names:
-            env[f"TAP_CONVAI_{vendor.upper()}_{name.upper()}"] = SANDBOX[vendor][name]
+    for vendor, credentials in SANDBOX.items():
+        for name in vendor_module(vendor).MELTANO_SECRETS:
+            env[f"TAP_CONVAI_{vendor.upper()}_{name.upper()}"] = credentials[name]
     return env
 
 
@@ -188,3 +178,16 @@ def load_into_postgres(singer_output: str, target_env: Mapping[str, str], tmp: P
     check_output(proc.stdout, proc.stderr)
     if proc.returncode != 0:
         raise AssertionError(f"target-postgres failed: {proc.stderr[-3000:]}")
+
+
+def meltano_load(streams: list[str], schema: str, sandbox_url: str, pg: Any,
+                 tmp: Path) -> subprocess.CompletedProcess[str]:
+    """`meltano run tap-convai target-postgres` of `streams` only (the select setting from
+    the environment) into a fresh `schema`; asserts it worked and loaded just those."""
+    pg.drop_schema(schema)
+    env = {**sandbox_env(sandbox_url), **pg.target_env(schema),
+           "TAP_CONVAI__SELECT": json.dumps([f"{stream}.*" for stream in streams])}
+    run = meltano("run", "tap-convai", "target-postgres", env=env, system_db=tmp / "m.db")
+    assert run.returncode == 0, run.stderr[-5000:]
+    assert pg.tables(schema) == sorted(streams)  # the select setting was honoured
+    return run
