@@ -89,6 +89,22 @@ def zendesk_truth_rates(sandbox) -> dict[tuple[date, str], tuple]:
     return out
 
 
+def zendesk_outcome(record: dict) -> str:
+    status, resolution = record.get("conversation_status"), record.get("last_resolution")
+    if status in ESCALATION_STATUSES:
+        return "escalated"
+    if status == "failedEscalation":
+        return "unresolved"
+    return resolution if resolution in ("resolved", "informed") else "unknown"
+
+
+def agentx_outcome(tags: list[str] | None) -> str:
+    for tag in ("escalated", "resolved", "informed"):
+        if tag in (tags or []):
+            return tag
+    return "unknown"
+
+
 def model_rows(pg, model: str) -> list[tuple]:
     return pg.query(f'select * from "{ANALYTICS}"."{model}" order by 1, 2, 3')
 
@@ -149,6 +165,20 @@ def test_meltano_run_builds_the_models_from_the_truth(sandbox, pg, tmp_path):
         assert close(got[1], deflection), (key, got[1], deflection)
         assert close(got[2], escalation), (key, got[2], escalation)
         assert close(got[3], understood), (key, got[3], understood)
+
+    # outcomes as docs/models.md maps them, from the vendors' own values
+    outcomes = {
+        (vendor, key): outcome
+        for vendor, key, outcome in pg.query(
+            f"select vendor, conversation_key, outcome from \"{ANALYTICS}\".convai_conversations")
+    }
+    for bot in ZENDESK_BOTS:
+        for r in sandbox.truth("zendesk_ai_conversations", START, END_EXCLUSIVE, bot_id=bot):
+            assert outcomes[("zendesk_ai", r["conversation_id"])] == zendesk_outcome(r), r
+    for bot in AGENTX_BOTS:
+        for r in sandbox.truth("agentx_conversations", START, END_EXCLUSIVE, bot_name=bot):
+            assert outcomes[("agentx", r["_id"])] == agentx_outcome(r["tags"]), r
+    assert {o for (v, _), o in outcomes.items() if v == "kore"} == {"unknown"}
 
     # AurionAI's daily aggregates: one row per day of the truth, its CSAT beside the others
     aurion = sandbox.truth("aurion_insights", START, END_EXCLUSIVE)
