@@ -53,8 +53,9 @@ def _count(record: dict, name: str) -> int | None:
 
 
 def zendesk_truth_rates(sandbox) -> dict[tuple[date, str], tuple]:
-    """(export day, bot id) -> (conversations, deflection, escalation, understood rate),
-    by the export documentation's formulas, from the sandbox's export files."""
+    """(export day, bot id) -> (conversations, deflection, escalation, AI-handled,
+    failed-escalation and understood rates), by the export documentation's formulas
+    ("Popular metrics"), from the sandbox's export files."""
     out = {}
     for bot in ZENDESK_BOTS:
         for day in days(START, END_EXCLUSIVE):
@@ -67,6 +68,8 @@ def zendesk_truth_rates(sandbox) -> dict[tuple[date, str], tuple]:
             deflected = {i for i in ids
                          if status[i] is not None and status[i] not in ESCALATION_STATUSES}
             escalated = {i for i in ids if status[i] in ESCALATION_STATUSES}
+            handled = {i for i in ids if status[i] == "botHandled"}
+            failed = {i for i in ids if status[i] == "failedEscalation"}
             customer = [_count(r, "customer_messages_count") for r in records]
             customer = [
                 c if c is not None else _count(r, "visitor_messages_count")
@@ -84,6 +87,8 @@ def zendesk_truth_rates(sandbox) -> dict[tuple[date, str], tuple]:
                 len(ids),
                 Decimal(len(deflected)) / Decimal(len(ids)),
                 Decimal(len(escalated)) / Decimal(len(ids)),
+                Decimal(len(handled)) / Decimal(len(ids)),
+                Decimal(len(failed)) / Decimal(len(ids)),
                 understood,
             )
     return out
@@ -154,17 +159,16 @@ def test_meltano_run_builds_the_models_from_the_truth(sandbox, pg, tmp_path):
         (day, bot): values
         for day, bot, *values in pg.query(
             f"select day, partition_key, conversations, deflection_rate, escalation_rate, "
-            f"understood_rate from \"{ANALYTICS}\".convai_daily_metrics "
+            f"ai_handled_rate, failed_escalation_rate, understood_rate "
+            f"from \"{ANALYTICS}\".convai_daily_metrics "
             f"where vendor = 'zendesk_ai'"
         )
     }
     assert set(metrics) == set(expected)
-    for key, (n, deflection, escalation, understood) in expected.items():
-        got = metrics[key]
-        assert got[0] == n, key
-        assert close(got[1], deflection), (key, got[1], deflection)
-        assert close(got[2], escalation), (key, got[2], escalation)
-        assert close(got[3], understood), (key, got[3], understood)
+    for key, (n, *rates) in expected.items():
+        assert metrics[key][0] == n, key
+        for got, want in zip(metrics[key][1:], rates, strict=True):
+            assert close(got, want), (key, metrics[key], rates)
 
     # outcomes as docs/models.md maps them, from the vendors' own values
     outcomes = {

@@ -54,6 +54,13 @@ aggregated as (
         case when vendor in ('zendesk_ai', 'agentx') then
             {{ convai_ratio('count(*) filter (where escalated = true)', 'count(*)') }}
         end as escalation_rate,
+        -- Zendesk AI: conversation_status botHandled / failedEscalation
+        case when vendor = 'zendesk_ai' then
+            {{ convai_ratio('count(*) filter (where ai_handled)', 'count(*)') }}
+        end as ai_handled_rate,
+        case when vendor = 'zendesk_ai' then
+            {{ convai_ratio('count(*) filter (where escalation_failed)', 'count(*)') }}
+        end as failed_escalation_rate,
         -- vendors that report not-understood messages: Zendesk AI, Airgentic
         case when vendor in ('zendesk_ai', 'airgentic') then
             {{ convai_ratio('sum(user_messages) - sum(not_understood_messages)',
@@ -101,7 +108,8 @@ select
     day, vendor, partition_key, conversations,
     resolved_conversations, informed_conversations, escalated_conversations,
     unresolved_conversations, unknown_conversations,
-    deflection_rate, escalation_rate, understood_rate, csat_avg, csat_responses,
+    deflection_rate, escalation_rate, ai_handled_rate, failed_escalation_rate,
+    understood_rate, csat_avg, csat_responses,
     user_messages, bot_messages, not_understood_messages,
     assist_use_rate, assist_suggestions_used, test_conversations,
     null::numeric as aurion_csat_positive_rate,
@@ -122,7 +130,8 @@ union all
 select
     day, vendor, partition_key, 0,
     0, 0, 0, 0, 0,
-    null, null, null, null, 0,
+    null, null, null, null,
+    null, null, 0,
     null, null, null,
     null, null, 0,
     null, null, null, null, null, null, null, null, null,
@@ -138,7 +147,7 @@ select
     'all',
     conversations,
     null, null, null, null, null,
-    null, null, null,
+    null, null, null, null, null,
     csat_avg_rating,
     csat_rated_responses,
     null, null, null,
