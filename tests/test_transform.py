@@ -1,0 +1,306 @@
+"""The dbt analytics layer (transform/): `meltano run tap-convai target-postgres
+dbt-postgres:build` against the sandbox, compared with figures computed here, in Python,
+from the sandbox's truth; then incremental builds against full rebuilds."""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from datetime import date, timedelta
+from decimal import Decimal
+
+from tests.support.config import START
+from tests.support.dbt import MODELS, dbt_args, dbt_env
+from tests.support.runner import meltano, sandbox_env
+
+RAW = "tx_raw"  # where target-postgres loads
+ANALYTICS = "tx_analytics"  # where dbt builds (its sources: the plugin's source_schema)
+END_EXCLUSIVE = "2026-10-08"
+#: the partitions of the sandbox environment in meltano.yml
+AIRGENTIC_SERVICES = ("web", "support")
+KORE_STREAM = "st-sbx-1"
+AGENTX_BOTS = ("r3-218210", "helpdesk")
+ZENDESK_BOTS = ("98174e8d635471c383b9ec7b", "64628b8e55e4f2459bcb2e68")
+#: Zendesk AI export documentation, "Popular metrics": the escalation statuses
+ESCALATION_STATUSES = {"email", "agent", "customEscalation"}
+
+
+def days(start: str, end_exclusive: str) -> list[date]:
+    first, stop = date.fromisoformat(start), date.fromisoformat(end_exclusive)
+    return [first + timedelta(days=i) for i in range((stop - first).days)]
+
+
+def truth_conversations(sandbox) -> dict[str, set[tuple[str, str]]]:
+    """(partition, conversation key) of every conversation the sandbox serves, per vendor."""
+    out: dict[str, set[tuple[str, str]]] = defaultdict(set)
+    for service in AIRGENTIC_SERVICES:
+        for r in sandbox.truth("airgentic_records", START, END_EXCLUSIVE, service_id=service):
+            out["airgentic"].add((r["service_id"], r["thread_id"]))
+    for r in sandbox.truth("kore_interactions", START, END_EXCLUSIVE, stream_id=KORE_STREAM):
+        out["kore"].add((KORE_STREAM, r["segmentID"]))
+    for bot in AGENTX_BOTS:
+        for r in sandbox.truth("agentx_conversations", START, END_EXCLUSIVE, bot_name=bot):
+            out["agentx"].add((bot, r["_id"]))
+    for bot in ZENDESK_BOTS:
+        for r in sandbox.truth("zendesk_ai_conversations", START, END_EXCLUSIVE, bot_id=bot):
+            out["zendesk_ai"].add((bot, r["conversation_id"]))
+    return out
+
+
+def _count(record: dict, name: str) -> int | None:
+    value = record.get(name)
+    return None if value is None else int(value)
+
+
+def zendesk_truth_rates(sandbox) -> dict[tuple[date, str], tuple]:
+    """(export day, bot id) -> (conversations, deflection, escalation, AI-handled,
+    failed-escalation and understood rates), by the export documentation's formulas
+    ("Popular metrics"), from the sandbox's export files."""
+    out = {}
+    for bot in ZENDESK_BOTS:
+        for day in days(START, END_EXCLUSIVE):
+            records = sandbox.truth("zendesk_ai_conversations", day, day + timedelta(days=1),
+                                    bot_id=bot)
+            if not records:
+                continue
+            ids = {r["conversation_id"] for r in records}
+            status = {r["conversation_id"]: r.get("conversation_status") for r in records}
+            deflected = {i for i in ids
+                         if status[i] is not None and status[i] not in ESCALATION_STATUSES}
+            escalated = {i for i in ids if status[i] in ESCALATION_STATUSES}
+            handled = {i for i in ids if status[i] == "botHandled"}
+            failed = {i for i in ids if status[i] == "failedEscalation"}
+            customer = [_count(r, "customer_messages_count") for r in records]
+            customer = [
+                c if c is not None else _count(r, "visitor_messages_count")
+                for c, r in zip(customer, records, strict=True)
+            ]
+            customer_sum = sum(c for c in customer if c is not None)
+            not_understood = sum(
+                n for r in records if (n := _count(r, "not_understood_messages_count")) is not None
+            )
+            understood = (
+                Decimal(customer_sum - not_understood) / Decimal(customer_sum)
+                if customer_sum else None
+            )
+            out[(day, bot)] = (
+                len(ids),
+                Decimal(len(deflected)) / Decimal(len(ids)),
+                Decimal(len(escalated)) / Decimal(len(ids)),
+                Decimal(len(handled)) / Decimal(len(ids)),
+                Decimal(len(failed)) / Decimal(len(ids)),
+                understood,
+            )
+    return out
+
+
+def zendesk_outcome(record: dict) -> str:
+    status, resolution = record.get("conversation_status"), record.get("last_resolution")
+    if status in ESCALATION_STATUSES:
+        return "escalated"
+    if status == "failedEscalation":
+        return "unresolved"
+    return resolution if resolution in ("resolved", "informed") else "unknown"
+
+
+def agentx_outcome(tags: list[str] | None) -> str:
+    for tag in ("escalated", "resolved", "informed"):
+        if tag in (tags or []):
+            return tag
+    return "unknown"
+
+
+def model_rows(pg, model: str) -> list[tuple]:
+    return pg.query(f'select * from "{ANALYTICS}"."{model}" order by 1, 2, 3')
+
+
+def snapshot(pg) -> dict[str, list[tuple]]:
+    return {model: model_rows(pg, model) for model in MODELS}
+
+
+def close(a: Decimal | None, b: Decimal | None) -> bool:
+    if a is None or b is None:
+        return a is b
+    return abs(Decimal(a) - Decimal(b)) < Decimal("1e-15")
+
+
+def test_meltano_run_builds_the_models_from_the_truth(sandbox, pg, tmp_path):
+    for schema in (RAW, ANALYTICS):
+        pg.drop_schema(schema)
+    env = {**sandbox_env(sandbox.url), **pg.target_env(RAW), **dbt_env(pg, ANALYTICS),
+           "DBT_POSTGRES_SOURCE_SCHEMA": RAW}
+    db = tmp_path / "meltano.db"
+
+    run = meltano("run", "tap-convai", "target-postgres", "dbt-postgres:build",
+                  env=env, system_db=db)
+    assert run.returncode == 0, (run.stdout + run.stderr)[-6000:]
+    assert set(MODELS) <= set(pg.tables(ANALYTICS))
+    assert not set(MODELS) & set(pg.tables(RAW))
+
+    # every conversation of every vendor, once
+    truth = truth_conversations(sandbox)
+    assert set(truth) == {"airgentic", "kore", "agentx", "zendesk_ai"}
+    rows = pg.query(f'select vendor, partition_key, conversation_key '
+                    f'from "{ANALYTICS}".convai_conversations')
+    loaded: dict[str, set[tuple[str, str]]] = defaultdict(set)
+    for vendor, partition, key in rows:
+        loaded[vendor].add((partition, key))
+    for vendor, keys in truth.items():
+        assert keys, vendor
+        assert loaded[vendor] == keys, vendor
+    counts = dict(pg.query(f'select vendor, count(*) from "{ANALYTICS}".convai_conversations '
+                           f'group by vendor'))
+    assert counts == {vendor: len(keys) for vendor, keys in truth.items()}
+
+    # Zendesk AI figures per export day and bot, by the export documentation's formulas
+    expected = zendesk_truth_rates(sandbox)
+    assert expected
+    metrics = {
+        (day, bot): values
+        for day, bot, *values in pg.query(
+            f"select day, partition_key, conversations, deflection_rate, escalation_rate, "
+            f"ai_handled_rate, failed_escalation_rate, understood_rate "
+            f"from \"{ANALYTICS}\".convai_daily_metrics "
+            f"where vendor = 'zendesk_ai'"
+        )
+    }
+    assert set(metrics) == set(expected)
+    for key, (n, *rates) in expected.items():
+        assert metrics[key][0] == n, key
+        for got, want in zip(metrics[key][1:], rates, strict=True):
+            assert close(got, want), (key, metrics[key], rates)
+
+    # outcomes as docs/models.md maps them, from the vendors' own values
+    outcomes = {
+        (vendor, key): outcome
+        for vendor, key, outcome in pg.query(
+            f"select vendor, conversation_key, outcome from \"{ANALYTICS}\".convai_conversations")
+    }
+    for bot in ZENDESK_BOTS:
+        for r in sandbox.truth("zendesk_ai_conversations", START, END_EXCLUSIVE, bot_id=bot):
+            assert outcomes[("zendesk_ai", r["conversation_id"])] == zendesk_outcome(r), r
+    for bot in AGENTX_BOTS:
+        for r in sandbox.truth("agentx_conversations", START, END_EXCLUSIVE, bot_name=bot):
+            assert outcomes[("agentx", r["_id"])] == agentx_outcome(r["tags"]), r
+    assert {o for (v, _), o in outcomes.items() if v == "kore"} == {"unknown"}
+
+    # AurionAI's daily aggregates: one row per day of the truth, its CSAT beside the others
+    aurion = sandbox.truth("aurion_insights", START, END_EXCLUSIVE)
+    aurion_rows = {
+        day: (csat, deflection)
+        for day, csat, deflection in pg.query(
+            f"select day, csat_avg, aurion_help_center_deflection_rate "
+            f"from \"{ANALYTICS}\".convai_daily_metrics where vendor = 'aurion'"
+        )
+    }
+    assert aurion_rows == {
+        date.fromisoformat(r["window_start"][:10]): (
+            Decimal(str(r["csat"]["avg_rating"])),
+            Decimal(str(r["help_center_deflection"]["deflection_rate"])),
+        )
+        for r in aurion
+    }
+
+    # a second build over the same data changes nothing
+    before = snapshot(pg)
+    again = meltano("run", "dbt-postgres:build", env=env, system_db=db)
+    assert again.returncode == 0, (again.stdout + again.stderr)[-6000:]
+    assert snapshot(pg) == before
+
+
+def named(pg, model: str, key: str) -> dict[tuple, dict]:
+    """A model's rows as dicts by column name, by `key` (a column list)."""
+    with pg.connect() as conn:
+        cur = conn.execute(f'select {key}, * from "{ANALYTICS}"."{model}"')
+        width = len(key.split(","))
+        names = [d.name for d in cur.description][width:]
+        return {tuple(r[:width]): dict(zip(names, r[width:], strict=True))
+                for r in cur.fetchall()}
+
+
+def merged_rows(output: str, model: str) -> int:
+    """The row count dbt reports for an incremental model's MERGE."""
+    match = re.search(rf"OK created sql incremental model \S+\.{model} .*?\[MERGE (\d+)", output)
+    assert match, f"no MERGE line for {model}"
+    return int(match.group(1))
+
+
+def test_incremental_builds_process_only_changed_rows_and_equal_a_full_rebuild(
+    sandbox, pg, tmp_path
+):
+    for schema in (RAW, ANALYTICS):
+        pg.drop_schema(schema)
+    env = {**sandbox_env(sandbox.url), **pg.target_env(RAW), **dbt_env(pg, ANALYTICS),
+           "DBT_POSTGRES_SOURCE_SCHEMA": RAW}
+    db = tmp_path / "meltano.db"
+    first = meltano("run", "tap-convai", "target-postgres", "dbt-postgres:build",
+                    env=env, system_db=db)
+    assert first.returncode == 0, (first.stdout + first.stderr)[-6000:]
+    total = len(snapshot(pg)["convai_conversations"])
+    built_conversations = named(pg, "convai_conversations", "vendor, conversation_key")
+    built_days = named(pg, "convai_daily_metrics", "day, vendor, partition_key")
+
+    # A nightly load re-reads and changes a few rows (target-postgres stamps them with a
+    # newer _sdc_batched_at): a Zendesk conversation now escalated, an Airgentic thread
+    # that went on into the next day, a new AgentX message, a new Kore segment.
+    (bot, zendesk_id, export_day) = pg.query(
+        f"select bot_id, conversation_id, export_date from {RAW}.zendesk_ai_conversations "
+        f"where conversation_status = 'botHandled' order by conversation_id limit 1")[0]
+    (thread, moved_from) = pg.query(
+        f"select thread_id, max(date_time)::date from {RAW}.airgentic_records r "
+        f"group by service_id, thread_id having (select count(distinct thread_id) "
+        f"  from {RAW}.airgentic_records o where o.service_id = r.service_id "
+        f"  and o.date_time::date = max(r.date_time)::date"
+        f") > 1 and max(r.date_time)::date < date '2026-10-07' order by 1 limit 1")[0]
+    (agentx_id,) = pg.query(
+        f"select _id from {RAW}.agentx_conversations order by _id limit 1")[0]
+    with pg.connect() as conn:
+        conn.execute(
+            f"update {RAW}.zendesk_ai_conversations set conversation_status = 'agent', "
+            f"last_resolution = 'escalated', _sdc_batched_at = now() at time zone 'UTC' "
+            f"where bot_id = %s and conversation_id = %s", (bot, zendesk_id))
+        conn.execute(
+            f"update {RAW}.airgentic_records set date_time = date_time + interval '1 day', "
+            f"_sdc_batched_at = now() at time zone 'UTC' where thread_id = %s and "
+            f"date_time = (select max(date_time) from {RAW}.airgentic_records "
+            f"where thread_id = %s)", (thread, thread))
+        conn.execute(
+            f'insert into {RAW}.agentx_messages (_id, bot_name, "conversationId", time, type, '
+            f'"userInput", _sdc_batched_at) select \'added-message\', bot_name, _id, '
+            f'"lastActionAt", \'UserInput\', \'one more thing\', now() at time zone \'UTC\' '
+            f"from {RAW}.agentx_conversations where _id = %s", (agentx_id,))
+        conn.execute(
+            f'create temp table added as select * from {RAW}.kore_interactions '
+            f'order by "segmentID" limit 1')
+        conn.execute(
+            "update added set \"segmentID\" = 'ac-added-segment', "
+            "_sdc_batched_at = now() at time zone 'UTC'")
+        conn.execute(f"insert into {RAW}.kore_interactions select * from added")
+
+    nightly = meltano("run", "dbt-postgres:build", env=env, system_db=db)
+    assert nightly.returncode == 0, (nightly.stdout + nightly.stderr)[-6000:]
+    output = nightly.stdout + nightly.stderr
+    assert merged_rows(output, "convai_conversations") == 4  # only the changed ones
+    incremental = snapshot(pg)
+    assert len(incremental["convai_conversations"]) == total + 1
+
+    conversations = named(pg, "convai_conversations", "vendor, conversation_key")
+    assert conversations[("zendesk_ai", zendesk_id)]["outcome"] == "escalated"
+    assert conversations[("airgentic", thread)]["day"] == moved_from + timedelta(days=1)
+    assert ("kore", "ac-added-segment") in conversations
+    assert (conversations[("agentx", agentx_id)]["user_messages"]
+            == built_conversations[("agentx", agentx_id)]["user_messages"] + 1)
+
+    # the escalated conversation moved its day's Zendesk escalation rate by one conversation
+    day_rows = named(pg, "convai_daily_metrics", "day, vendor, partition_key")
+    now = day_rows[(export_day, "zendesk_ai", bot)]
+    old = built_days[(export_day, "zendesk_ai", bot)]
+    assert now["escalated_conversations"] == old["escalated_conversations"] + 1
+    assert close(now["escalation_rate"],
+                 Decimal(now["escalated_conversations"]) / Decimal(now["conversations"]))
+
+    # an incremental build gives what a full rebuild gives
+    full = meltano(*dbt_args("build", "--full-refresh"), env=env, system_db=db)
+    assert full.returncode == 0, (full.stdout + full.stderr)[-6000:]
+    rebuilt = snapshot(pg)
+    assert rebuilt == incremental
