@@ -33,7 +33,7 @@ CASES = (
          {"agentx_per_day": 2000, "agentx_rate_limit": 0},
          {"agentx": {"bot_names": ["r3-218210"], "requests_per_second": 1000}}, days=25),
     Case("kore_interactions", "kore", "stream_id", "st-sbx-1",
-         {"kore_per_day": 600},
+         {"kore_per_day": 600, "kore_rate_limit": 0},
          {"kore": {"requests_per_minute": 600000}}, days=20),
 )
 
