@@ -18,6 +18,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from bench import pacing
 from bench.common import TAP, run_timed, sandbox_process, write_config
 from tests.support.config import sandbox_config
 
@@ -76,16 +77,8 @@ def main() -> dict[str, Any]:
           f"[{time.perf_counter() - started:.0f} s]", flush=True)
 
     _, stats = timed_run(("agentx",), 40)
-    for endpoint, entry in sorted(stats.items()):
-        if not endpoint.startswith("agentx"):
-            continue
-        times = sorted(entry["times"])
-        rate = (len(times) - 1) / (times[-1] - times[0])
-        busiest = max(sum(1 for t in times if a <= t < a + 1.0) for a in times)
-        out[endpoint] = {"rate": rate, "refused": entry["refused"], "busiest": busiest}
-        print(f"3. {endpoint:<22} {entry['requests']} requests, {rate:.2f} req/s "
-              f"({rate / 3:.1%} of 3/s), refused {entry['refused']}, busiest second "
-              f"{busiest}", flush=True)
+    print("3. agentx, both streams in one run, 40 days:", flush=True)
+    out["agentx"] = pacing.report(stats)
     return out
 
 

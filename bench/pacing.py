@@ -13,6 +13,7 @@ from pathlib import Path
 
 from bench.common import TAP, sandbox_process, write_config
 from tests.support.config import sandbox_config
+from tests.support.stats import busiest_window
 
 DAYS = 62  # one request per endpoint and day (a day's records fit in one page)
 
@@ -20,7 +21,6 @@ DAYS = 62  # one request per endpoint and day (a day's records fit in one page)
 def main() -> list[dict]:
     start = dt.date(2026, 7, 1)
     end = start + dt.timedelta(days=DAYS - 1)
-    results = []
     with sandbox_process(agentx_per_day=40) as url, tempfile.TemporaryDirectory() as tmp:
         config = sandbox_config(url, vendors=("agentx",), start_date=start.isoformat(),
                                 end_date=end.isoformat(), agentx={"bot_names": ["r3-218210"]})
@@ -29,13 +29,19 @@ def main() -> list[dict]:
                        stderr=subprocess.DEVNULL, check=True)
         with urllib.request.urlopen(f"{url}/_sandbox/stats") as response:
             stats = json.loads(response.read())
+    return report(stats)
+
+
+def report(stats: dict) -> list[dict]:
+    """Rate, refusals and busiest second of each AgentX endpoint in the sandbox's stats."""
+    results = []
     for endpoint, entry in sorted(stats.items()):
         if not endpoint.startswith("agentx"):
             continue
         times = entry["times"]
         span = times[-1] - times[0]
         rate = (len(times) - 1) / span if span else 0.0
-        worst = max((sum(1 for t in times if a <= t < a + 1.0) for a in times), default=0)
+        worst = busiest_window(times, 1.0)
         gaps = [b - a for a, b in itertools.pairwise(times)]
         results.append({"endpoint": endpoint, "requests": entry["requests"], "rate": rate,
                         "of_limit": rate / 3, "refused": entry["refused"],

@@ -86,3 +86,16 @@ def airgentic_truth(sandbox: Any, service_ids: Iterable[str] = ("web", "support"
     """Airgentic keys the tap must emit for `service_ids` over [start, end)."""
     config = {"airgentic": {"service_ids": list(service_ids)}}
     return truth_keys(sandbox, "airgentic_records", config, start, end)
+
+
+def assert_runs_equal_truth(runs: Iterable[Any], sandbox: Any, config: dict[str, Any],
+                            start: str, end: str) -> None:
+    """Every stream: the keys the runs emitted together are the truth of [start, end)."""
+    runs = list(runs)
+    for stream in STREAMS:
+        emitted: set[tuple] = set()
+        for run in runs:
+            emitted |= record_keys(stream, run.records(stream))
+        expected = truth_keys(sandbox, stream, config, start, end)
+        assert expected, f"{stream}: the sandbox has no data in range: a vacuous check"
+        assert emitted == expected, stream

@@ -13,7 +13,14 @@ from singer_sdk.exceptions import RetriableAPIError
 from tap_convai.concurrency import Budget, InFlight, Progress, StreamFetcher, Unit
 from tap_convai.tap import TapConvAI
 from tap_convai.timestamps import parse_timestamp
-from tests.keys import REPLICATION_KEY, STREAMS, partitions, record_keys, truth_keys
+from tests.keys import (
+    REPLICATION_KEY,
+    STREAMS,
+    assert_runs_equal_truth,
+    partitions,
+    record_keys,
+    truth_keys,
+)
 from tests.support.config import every_vendor_config, sandbox_config
 from tests.support.runner import run_tap, run_tap_killed
 
@@ -22,15 +29,6 @@ START, END, END_EXCLUSIVE = "2026-10-01", "2026-10-07", "2026-10-08"
 
 def all_vendors(url: str, **overrides) -> dict:
     return every_vendor_config(url, START, END, retry_initial_delay=0.05, **overrides)
-
-
-def assert_equal_truth(runs, sandbox, config) -> None:
-    for stream in STREAMS:
-        emitted: set[tuple] = set()
-        for run in runs:
-            emitted |= record_keys(stream, run.records(stream))
-        expected = truth_keys(sandbox, stream, config, START, END_EXCLUSIVE)
-        assert expected and emitted == expected, stream
 
 
 def partition_of(stream: str, record: dict) -> tuple:
@@ -114,7 +112,7 @@ def test_max_concurrency_one_sends_one_request_at_a_time(make_sandbox, tmp_path)
 
     assert run.returncode == 0, run.stderr[-3000:]
     assert sandbox.in_flight.peak == 1
-    assert_equal_truth([run], sandbox, config)
+    assert_runs_equal_truth([run], sandbox, config, START, END_EXCLUSIVE)
 
 
 def test_every_vendor_at_once_equals_a_sequential_run(sandbox, tmp_path):
@@ -123,7 +121,7 @@ def test_every_vendor_at_once_equals_a_sequential_run(sandbox, tmp_path):
     concurrent = run_tap(config, tmp_path)
 
     assert sequential.returncode == concurrent.returncode == 0, concurrent.stderr[-3000:]
-    assert_equal_truth([concurrent], sandbox, config)
+    assert_runs_equal_truth([concurrent], sandbox, config, START, END_EXCLUSIVE)
     assert concurrent.final_state == sequential.final_state
     for stream in STREAMS:  # each stream's SCHEMA comes before its records
         kinds = [m["type"] for m in concurrent.messages
@@ -147,7 +145,7 @@ def test_a_slow_window_holds_its_bookmark_while_later_windows_finish(sandbox, tm
     run = run_tap(config, tmp_path)
 
     assert run.returncode == 0, run.stderr[-3000:]
-    assert_equal_truth([run], sandbox, config)
+    assert_runs_equal_truth([run], sandbox, config, START, END_EXCLUSIVE)
     assert_no_bookmark_passes_an_unwritten_record(run, sandbox, config)
     marks = [bookmarks(s).get(("airgentic_records", "web")) for s in run.states()]
     days = [m for m in dict.fromkeys(marks) if m]
@@ -166,7 +164,7 @@ def test_killed_while_windows_finish_out_of_order_resumes_with_nothing_lost(
     resumed = run_tap(config, tmp_path, state=killed.final_state)
 
     assert resumed.returncode == 0, resumed.stderr[-3000:]
-    assert_equal_truth([killed, resumed], sandbox, config)
+    assert_runs_equal_truth([killed, resumed], sandbox, config, START, END_EXCLUSIVE)
     # the resume re-reads nothing before a bookmark (no lookback): only unwritten windows
     marks = bookmarks(killed.final_state)
     for stream in STREAMS:

@@ -124,16 +124,22 @@ def close(a: Decimal | None, b: Decimal | None) -> bool:
     return abs(Decimal(a) - Decimal(b)) < Decimal("1e-15")
 
 
-def test_meltano_run_builds_the_models_from_the_truth(sandbox, pg, tmp_path):
+def load_and_build(sandbox, pg, tmp_path):
+    """`meltano run tap-convai target-postgres dbt-postgres:build` into fresh schemas:
+    the streams in RAW, the models in ANALYTICS. Its environment and system database."""
     for schema in (RAW, ANALYTICS):
         pg.drop_schema(schema)
     env = {**sandbox_env(sandbox.url), **pg.target_env(RAW), **dbt_env(pg, ANALYTICS),
            "DBT_POSTGRES_SOURCE_SCHEMA": RAW}
     db = tmp_path / "meltano.db"
-
     run = meltano("run", "tap-convai", "target-postgres", "dbt-postgres:build",
                   env=env, system_db=db)
     assert run.returncode == 0, (run.stdout + run.stderr)[-6000:]
+    return env, db
+
+
+def test_meltano_run_builds_the_models_from_the_truth(sandbox, pg, tmp_path):
+    env, db = load_and_build(sandbox, pg, tmp_path)
     assert set(MODELS) <= set(pg.tables(ANALYTICS))
     assert not set(MODELS) & set(pg.tables(RAW))
 
@@ -228,14 +234,7 @@ def merged_rows(output: str, model: str) -> int:
 def test_incremental_builds_process_only_changed_rows_and_equal_a_full_rebuild(
     sandbox, pg, tmp_path
 ):
-    for schema in (RAW, ANALYTICS):
-        pg.drop_schema(schema)
-    env = {**sandbox_env(sandbox.url), **pg.target_env(RAW), **dbt_env(pg, ANALYTICS),
-           "DBT_POSTGRES_SOURCE_SCHEMA": RAW}
-    db = tmp_path / "meltano.db"
-    first = meltano("run", "tap-convai", "target-postgres", "dbt-postgres:build",
-                    env=env, system_db=db)
-    assert first.returncode == 0, (first.stdout + first.stderr)[-6000:]
+    env, db = load_and_build(sandbox, pg, tmp_path)
     total = len(snapshot(pg)["convai_conversations"])
     built_conversations = named(pg, "convai_conversations", "vendor, conversation_key")
     built_days = named(pg, "convai_daily_metrics", "day, vendor, partition_key")
