@@ -193,13 +193,16 @@ def plan_from_file(path: Path) -> ShardPlan:
 def plan_from_meltano(project: MeltanoProject, shards: int) -> ShardPlan:
     """The partitions the project's tap config lists (for its environment).
 
-    Only partition lists and pacing settings are kept from `meltano config`'s output.
+    `meltano config print` masks sensitive settings; only partition lists and pacing
+    settings are kept from its output.
     """
-    proc = project.command("config", "--format=json", "tap-convai")
+    proc = project.command(f"--environment={project.environment}", "config", "--safe",
+                           "print", "--format=json", "tap-convai")
     if proc.returncode != 0:
+        last = (proc.stderr.strip().splitlines() or [""])[-1]
         raise RuntimeError(
-            f"meltano config tap-convai failed (exit {proc.returncode}); is the project "
-            "installed (`meltano install`)?"
+            f"meltano config print tap-convai failed (exit {proc.returncode}): "
+            + _URI_PASSWORD.sub(r"\1***@", last)
         )
     config = _nest(json.loads(proc.stdout))
     return ShardPlan.from_tap_config(config, shards)
