@@ -25,6 +25,7 @@ from dagster import (
     Backoff,
     ConfigurableResource,
     Definitions,
+    ExecutorDefinition,
     Failure,
     JobDefinition,
     MaterializeResult,
@@ -155,13 +156,19 @@ def build_definitions(
     retry_policy: RetryPolicy | None = DEFAULT_RETRY,
     cron_schedule: str = "0 3 * * *",
     max_concurrent: int | None = None,
+    executor: ExecutorDefinition | None = None,
 ) -> Definitions:
-    """Assets (state store + one per shard), the job, the daily schedule, the resource."""
+    """Assets (state store + one per shard), the job, the daily schedule, the resource.
+
+    `executor`: default the multiprocess executor (one process per shard, all at once);
+    in Kubernetes e.g. `dagster_k8s.k8s_job_executor` (one pod per shard).
+    """
     shards = plan.plan()
     assets = [_state_store_asset(), *(_shard_asset(s, retry_policy) for s in shards)]
-    executor = multiprocess_executor.configured(
-        {"max_concurrent": max_concurrent or len(shards) or 1}
-    )
+    if executor is None:
+        executor = multiprocess_executor.configured(
+            {"max_concurrent": max_concurrent or len(shards) or 1}
+        )
     job = define_asset_job(
         JOB_NAME,
         selection=AssetSelection.groups(GROUP),
@@ -242,8 +249,14 @@ def resource_from_env() -> MeltanoResource:
 
 
 def definitions_from_env() -> Definitions:
+    """CONVAI_EXECUTOR=k8s runs each shard in its own pod (needs `dagster-k8s`)."""
     meltano = resource_from_env()
-    return build_definitions(load_plan(meltano), meltano)
+    executor = None
+    if os.environ.get("CONVAI_EXECUTOR") == "k8s":
+        from dagster_k8s import k8s_job_executor  # type: ignore[import-not-found]
+
+        executor = k8s_job_executor
+    return build_definitions(load_plan(meltano), meltano, executor=executor)
 
 
 def shard_job() -> JobDefinition:
