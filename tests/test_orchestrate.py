@@ -14,6 +14,7 @@ import pytest
 dagster = pytest.importorskip("dagster")
 
 from dagster import (  # noqa: E402
+    AssetKey,
     DagsterEventType,
     DagsterInstance,
     JobDefinition,
@@ -121,6 +122,20 @@ def test_plan_from_a_tap_config_keeps_the_configured_pace():
     assert plan.partitions == {"agentx": ["a", "b", "c", "d"], "aurion": [""]}
     shares = [s.rate_shares.get("agentx") for s in plan.plan() if "agentx" in s.partitions]
     assert sum(shares) == 2 and len(shares) == 2
+
+
+def test_definitions_hold_the_shards_the_job_and_the_daily_schedule():
+    plan = ShardPlan(partitions=PARTITIONS, shards=4)
+    defs = build_definitions(plan, MeltanoResource(project_dir=str(PROJECT)))
+    keys = {k.to_user_string() for k in defs.resolve_all_asset_keys()}
+    assert keys == {"tap_convai/state_store", *(f"tap_convai/{s.name}" for s in plan.plan())}
+    assert defs.resolve_job_def(JOB_NAME).executor_def.name == "multiprocess"
+    schedule = defs.resolve_schedule_def("tap_convai_daily")
+    assert schedule.cron_schedule == "0 3 * * *" and schedule.job_name == JOB_NAME
+    assert schedule.execution_timezone == "UTC"
+    for shard in plan.plan():
+        op = defs.resolve_assets_def(AssetKey(["tap_convai", shard.name])).op
+        assert op.retry_policy is not None and op.retry_policy.max_retries == 2
 
 
 def test_summary_is_read_from_the_meltano_log():
@@ -320,6 +335,7 @@ def test_four_shards_run_in_parallel_load_the_truth_and_retry_alone(
             assert _first_day(pg, stream) == first_day[stream], stream
 
         assert set(_states(pg)) == {STATE_PREFIX + n for n in names}
+        assert list((tmp_path / "work").iterdir()) == []  # working copies removed
 
         outputs = json.dumps([mats, mats2]) + "".join(
             str(e.user_message) for e in instance.all_logs(second.run_id))
