@@ -12,7 +12,6 @@
 
 import json
 import os
-import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -37,7 +36,7 @@ from dagster import (
     multiprocess_executor,
 )
 
-from orchestrate.meltano import MeltanoProject, ShardRun, run_shard
+from orchestrate.meltano import MeltanoProject, ShardRun, mask_passwords, run_shard
 from orchestrate.plan import Shard, ShardPlan
 
 GROUP = "tap_convai"
@@ -82,8 +81,6 @@ class MeltanoResource(ConfigurableResource):
 
 #: shard retries: twice, 30 s then 60 s apart (a vendor outage of a few minutes)
 DEFAULT_RETRY = RetryPolicy(max_retries=2, delay=30, backoff=Backoff.EXPONENTIAL)
-
-_URI_PASSWORD = re.compile(r"(://[^:/@\s]+:)[^@\s]+@")
 
 
 def shard_metadata(shard: Shard, run: ShardRun, attempt: int) -> dict[str, Any]:
@@ -140,7 +137,7 @@ def _shard_asset(shard: Shard, retry_policy: RetryPolicy | None) -> AssetsDefini
                 description=(
                     f"{shard.name}: meltano run exited {run.returncode}; "
                     f"{len(run.failed_partitions)} failed partition(s)\n"
-                    + _URI_PASSWORD.sub(r"\1***@", run.log_tail)
+                    + mask_passwords(run.log_tail)
                 ),
                 metadata=metadata,
             )
@@ -209,7 +206,7 @@ def plan_from_meltano(project: MeltanoProject, shards: int) -> ShardPlan:
         last = (proc.stderr.strip().splitlines() or [""])[-1]
         raise RuntimeError(
             f"meltano config print tap-convai failed (exit {proc.returncode}): "
-            + _URI_PASSWORD.sub(r"\1***@", last)
+            + mask_passwords(last)
         )
     config = _nest(json.loads(proc.stdout))
     return ShardPlan.from_tap_config(config, shards)

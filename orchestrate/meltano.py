@@ -35,6 +35,12 @@ PLUGIN_DIRS = ("extractors", "loaders", "mappers", "transformers", "utilities", 
 _LOG_LINE = re.compile(r"^\S+\s+\[\s*\w+\s*\]\s+(?P<name>\S+)\s(?P<message>.*)$")
 _METRIC = re.compile(r"METRIC: (\{.*\})\s*$")
 _FAILED = re.compile(r"Run finished with (\d+) failed partition")
+_URI_PASSWORD = re.compile(r"(://[^:/@\s]+:)[^@\s]+@")
+
+
+def mask_passwords(text: str) -> str:
+    """`scheme://user:password@host` -> `scheme://user:***@host` (database URIs in logs)."""
+    return _URI_PASSWORD.sub(r"\1***@", text)
 
 
 @dataclass
@@ -96,7 +102,9 @@ class MeltanoProject:
         with working_copy(self) as sys_dir:
             proc = self.command("upgrade", "database", sys_dir=sys_dir)
         if proc.returncode != 0:
-            raise RuntimeError(f"meltano upgrade database failed: {_tail(proc.stderr)}")
+            raise RuntimeError(
+                f"meltano upgrade database failed: {mask_passwords(_tail(proc.stderr))}"
+            )
 
 
 @contextmanager

@@ -30,7 +30,7 @@ from orchestrate.assets import (  # noqa: E402
     build_definitions,
     plan_from_file,
 )
-from orchestrate.meltano import parse_log  # noqa: E402
+from orchestrate.meltano import mask_passwords, parse_log  # noqa: E402
 from orchestrate.plan import ShardPlan  # noqa: E402
 from tests.keys import KEY_COLUMNS, STREAMS, VENDOR_OF, loaded_keys, truth_keys  # noqa: E402
 from tests.sandbox.credentials import SECRETS  # noqa: E402
@@ -158,6 +158,9 @@ def test_summary_is_read_from_the_meltano_log():
     assert run.rows_by_partition == {"agentx_messages[a]": 67, "agentx_messages[b]": 3}
     assert run.failed_partitions == ["AurionAI: aurion_insights [all] x",
                                      "AgentX: agentx_messages [b] y"]
+    # a log tail shown in a failure never carries a database password
+    assert mask_passwords("to postgresql+psycopg://meltano:pw-1@db:5432/m failed") == (
+        "to postgresql+psycopg://meltano:***@db:5432/m failed")
 
 
 # -- four shards in parallel, end to end --------------------------------------------------
