@@ -58,6 +58,24 @@ def _score(*parts: object) -> int:
     return int.from_bytes(hashlib.sha256(":".join(map(str, parts)).encode()).digest()[:8], "big")
 
 
+def divide(limit: int, weights: Sequence[int]) -> list[int]:
+    """`limit` split into whole shares of at least 1, proportional to `weights` (largest
+    remainder); the shares add up to `limit` exactly. Needs len(weights) <= limit."""
+    if not 0 < len(weights) <= limit:
+        raise ValueError(f"cannot divide {limit} into {len(weights)} shares of at least 1")
+    total = sum(weights)
+    ideal = [limit * w / total for w in weights]
+    shares = [max(1, int(x)) for x in ideal]
+    while sum(shares) < limit:  # the largest shortfall gets the next unit
+        i = max(range(len(shares)), key=lambda j: ideal[j] - shares[j])
+        shares[i] += 1
+    while sum(shares) > limit:  # the minimum of 1 overdrew: take from the largest excess
+        i = max((j for j in range(len(shares)) if shares[j] > 1),
+                key=lambda j: shares[j] - ideal[j])
+        shares[i] -= 1
+    return shares
+
+
 @dataclass(frozen=True)
 class Shard:
     """One `meltano run`: its partitions per vendor and its share of rate limits."""
@@ -179,9 +197,9 @@ class ShardPlan:
             limit = self.rate_limit(vendor)
             if not limit or len(indexes) < 2:
                 continue  # one shard holds the credential: it keeps the configured pace
-            base, extra = divmod(limit, len(indexes))
-            for rank, index in enumerate(indexes):
-                shares.setdefault(index, {})[vendor] = base + (1 if rank < extra else 0)
+            counts = [len(per_shard[i][vendor]) for i in indexes]
+            for index, share in zip(indexes, divide(limit, counts), strict=True):
+                shares.setdefault(index, {})[vendor] = share
         return [
             Shard(
                 index=index,

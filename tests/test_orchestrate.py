@@ -31,7 +31,7 @@ from orchestrate.assets import (  # noqa: E402
     plan_from_file,
 )
 from orchestrate.meltano import mask_passwords, parse_log  # noqa: E402
-from orchestrate.plan import ShardPlan  # noqa: E402
+from orchestrate.plan import ShardPlan, divide  # noqa: E402
 from tests.keys import KEY_COLUMNS, STREAMS, VENDOR_OF, loaded_keys, truth_keys  # noqa: E402
 from tests.sandbox.credentials import SECRETS  # noqa: E402
 from tests.support.config import START  # noqa: E402
@@ -109,6 +109,13 @@ def test_plan_places_each_partition_once_and_divides_each_credential():
     for vendor, placed_before in before.items():
         for partition, index in placed_before.items():
             assert grown[vendor][partition] == index
+
+    # shares are whole, at least 1, proportional to the partitions held, and add up
+    assert divide(3, [3, 1]) == [2, 1]
+    assert divide(60, [5, 1, 1, 1]) == [38, 8, 7, 7]
+    assert divide(3, [10, 1, 1]) == [1, 1, 1]
+    with pytest.raises(ValueError):
+        divide(3, [1, 1, 1, 1])
 
     with pytest.raises(ValueError, match="one stream_id per tap config"):
         ShardPlan(partitions={"kore": ["st-1", "st-2"]})
