@@ -79,7 +79,7 @@ class MeltanoResource(ConfigurableResource):
         )
 
 
-#: shard retries: twice, 30 s then 60 s apart (a vendor outage of a few minutes)
+#: shard retries: twice, after 30 s and then 90 s (Dagster: (2^n - 1) x delay)
 DEFAULT_RETRY = RetryPolicy(max_retries=2, delay=30, backoff=Backoff.EXPONENTIAL)
 
 
