@@ -53,7 +53,9 @@ class Setting:
     def meltano_kind(self) -> str:
         if self.schema.get("enum"):
             return "options"
-        return {"number": "decimal"}.get(self.type, self.type)
+        # not `decimal`: Meltano 4.4 casts an environment value of that kind to a Decimal
+        # it then cannot write to the plugin's JSON config; the tap reads numbers as text
+        return {"number": "string"}.get(self.type, self.type)
 
 
 def settings(schema: dict[str, Any]) -> list[Setting]:

@@ -24,6 +24,9 @@ if t.TYPE_CHECKING:
 class SeamTap(Tap):
     """The Tap's internals: config validation and termination."""
 
+    def read_config(self, config: dict[str, t.Any]) -> None:
+        """May normalise the raw config in place before it is checked (the tap's own)."""
+
     def config_problems(self) -> list[str]:
         """One line per problem of `self.config`, naming the setting (the tap's own)."""
         raise NotImplementedError
@@ -38,7 +41,9 @@ class SeamTap(Tap):
     @override
     def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
         # why: the SDK has no hook for cross-field checks, and its JSON-schema messages
-        # quote values (a misplaced secret would be printed back)
+        # quote values (a misplaced secret would be printed back); `_config` is the only
+        # place the raw config can be normalised before the SDK freezes it
+        self.read_config(self._config)
         problems = self.config_problems()
         if not problems:
             self.on_config_valid()

@@ -6,6 +6,7 @@ value (a misplaced secret must not be printed back).
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import ipaddress
 import typing as t
@@ -176,6 +177,18 @@ def check_base_url(url: str, setting: str) -> str | None:
             return None
         return f"{setting}: plain http:// is only allowed for a loopback host; use https://"
     return f"{setting}: must be an https:// URL"
+
+
+def read_numbers(config: dict[str, t.Any], schema: t.Mapping[str, t.Any]) -> None:
+    """Number settings given as text (environment variables, and Meltano, whose `decimal`
+    kind cannot pass a value from the environment) become numbers, in place."""
+    for name, prop in (schema.get("properties") or {}).items():
+        value = config.get(name)
+        if isinstance(value, dict):
+            read_numbers(value, prop)
+        elif isinstance(value, str) and "number" in (prop.get("type") or ()):
+            with contextlib.suppress(ValueError):  # else reported by the schema check
+                config[name] = float(value.strip())
 
 
 def config_problems(config: t.Mapping[str, t.Any], vendors: Iterable[Vendor]) -> list[str]:

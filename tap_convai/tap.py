@@ -17,7 +17,13 @@ from tap_convai.output import StateFlushingWriter
 from tap_convai.pacing import RateLimiter
 from tap_convai.redaction import SecretFilter, secret_values
 from tap_convai.sdk import SeamTap
-from tap_convai.settings import RunSettings, Vendor, config_problems, config_schema
+from tap_convai.settings import (
+    RunSettings,
+    Vendor,
+    config_problems,
+    config_schema,
+    read_numbers,
+)
 from tap_convai.timestamps import utc_now
 from tap_convai.windows import WindowedStream
 
@@ -50,6 +56,9 @@ class TapConvAI(SeamTap):
         super().__init__(*args, **kwargs)
 
     # -- config -----------------------------------------------------------------------
+
+    def read_config(self, config: dict[str, t.Any]) -> None:
+        read_numbers(config, self.config_jsonschema)
 
     def config_problems(self) -> list[str]:
         """Schema and cross-field checks, one line per problem naming the setting."""

@@ -15,7 +15,9 @@ STATE_ID = "sandbox:tap-convai-to-target-postgres"
 END_EXCLUSIVE = "2026-10-08"
 
 def test_meltano_run_loads_the_truth_and_a_rerun_changes_nothing(sandbox, pg, tmp_path):
-    env = {**sandbox_env(sandbox.url), **pg.target_env(SCHEMA)}
+    # a number setting from the environment, as schedulers set them (Meltano passes text)
+    env = {**sandbox_env(sandbox.url), **pg.target_env(SCHEMA),
+           "TAP_CONVAI_AGENTX_REQUESTS_PER_SECOND": "2.5"}
     db = tmp_path / "meltano.db"
     config = meltano_sandbox_config(sandbox.url)
 

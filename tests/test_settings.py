@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tap_convai.settings import config_problems, config_schema
-from tap_convai.tap import VENDORS
+from tap_convai.tap import VENDORS, TapConvAI
 from tests.sandbox.credentials import SECRETS
 from tests.support.config import sandbox_config
 from tests.support.runner import run_tap
@@ -122,3 +122,14 @@ def test_meltano_yml_and_readme_document_the_schema_as_it_is():
     meltano_yml = module.MELTANO_YML.read_text()
     for setting in settings:
         assert f"- name: {setting.name}\n" in meltano_yml
+
+
+def test_numbers_given_as_text_are_read_as_numbers():
+    """Environment variables (and Meltano, see scripts/settings_reference.py) give text."""
+    tap = TapConvAI(config=config(request_timeout="30.5", retry_initial_delay=" 0.2 ",
+                                  vendors=("agentx",), agentx={"requests_per_second": "1.5"}))
+    assert tap.config["request_timeout"] == 30.5
+    assert tap.config["retry_initial_delay"] == 0.2
+    assert tap.config["agentx"]["requests_per_second"] == 1.5
+    assert config_problems(config(request_timeout="soon"), VENDORS) == [
+        "request_timeout: must be of type number"]
