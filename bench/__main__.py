@@ -6,7 +6,7 @@ import platform
 import sys
 import time
 
-from bench import e2e, pacing, throughput
+from bench import concurrency, e2e, pacing, throughput
 
 
 def main() -> int:
@@ -18,9 +18,11 @@ def main() -> int:
     from bench import zendesk_memory
 
     zendesk_memory.main()
-    print("\n3. pacing (AgentX, documented limit 3 requests/s per endpoint)", flush=True)
+    print("\n3. concurrency at 200 ms a request", flush=True)
+    concurrency.main()
+    print("\n4. pacing (AgentX, documented limit 3 requests/s per endpoint)", flush=True)
     pacing.main()
-    print("\n4. end to end (meltano run tap-convai target-postgres)", flush=True)
+    print("\n5. end to end (meltano run tap-convai target-postgres)", flush=True)
     e2e.main()
     return 0
 
