@@ -35,18 +35,27 @@ class Vendor:
     default_rate_limit: int | None = None
 
 
-VENDORS: dict[str, Vendor] = {
-    v.name: v
-    for v in (
-        Vendor("airgentic", ("airgentic_records",), "service_ids"),
-        Vendor("kore", ("kore_interactions",), "stream_id", partition_is_list=False,
-               rate_setting="requests_per_minute", default_rate_limit=60),
-        Vendor("agentx", ("agentx_conversations", "agentx_messages"), "bot_names",
-               rate_setting="requests_per_second", default_rate_limit=3),
-        Vendor("aurion", ("aurion_insights",)),
-        Vendor("zendesk_ai", ("zendesk_ai_conversations",), "bot_ids"),
-    )
-}
+def _from_registry() -> dict[str, Vendor]:
+    """What the orchestrator needs, read from the tap's vendor registry: a new vendor of
+    the tap is sharded without a change here."""
+    from tap_convai.tap import VENDORS as TAP_VENDORS
+
+    out = {}
+    for vendor in TAP_VENDORS:
+        properties = vendor.settings.to_dict()["properties"]
+        partition = next(iter({s.partition_setting for s in vendor.streams} - {None}), None)
+        rate = next((name for name in properties if name.startswith("requests_per_")), None)
+        kind = properties[partition].get("type") if partition else None
+        out[vendor.key] = Vendor(
+            vendor.key, tuple(s.name for s in vendor.streams), partition,
+            partition_is_list=kind is None or "array" in kind,
+            rate_setting=rate,
+            default_rate_limit=int(properties[rate]["default"]) if rate else None,
+        )
+    return out
+
+
+VENDORS: dict[str, Vendor] = _from_registry()
 
 
 def setting_env(vendor: str, setting: str) -> str:
