@@ -183,8 +183,9 @@ def test_rate_limiter_holds_the_nth_request_until_the_first_was_answered():
     clock.now += 1 / 3
     assert limiter.try_start() is None  # the first is still in flight: wait for its answer
     clock.now += 0.5
-    limiter.answered(first)  # answered at +1.5 s, its only round trip so far: 1.5 s
-    # a round trip >= 1.5 s puts the fourth's count after the first's: it may start now
+    limiter.answered(first)  # answered at +1.5 s
+    assert limiter.try_start() == pytest.approx(1.0)  # not before +2.5 s
+    clock.now += 1.0
     fourth = start(limiter)
     for turn in (second, third, fourth):
         limiter.answered(turn)
@@ -202,26 +203,56 @@ def test_rate_limiter_is_strict_while_round_trips_are_within_the_jitter():
     assert limiter.try_start() == pytest.approx(0.01)
 
 
-def test_rate_limiter_keeps_the_full_rate_at_real_world_latency():
-    clock = FakeClock()
-    limiter = RateLimiter(per_second=3, clock=clock)
-    in_flight: list[tuple[float, Turn]] = []  # (answer time, turn): 200 ms round trips
-    starts = []
-    while len(starts) < 30:
+def run_back_to_back(limiter, clock, trips, count=30) -> list[float]:
+    """Start `count` requests as soon as the limiter lets them, each answered after the
+    next of `trips` seconds; their start times."""
+    in_flight: list[tuple[float, Turn]] = []  # (answer time, turn)
+    starts: list[float] = []
+    trips = iter(trips)
+    while len(starts) < count:
         for due, turn in [x for x in in_flight if x[0] <= clock.now]:
             limiter.answered(turn)
             in_flight.remove((due, turn))
         turn = limiter.try_start()
         if isinstance(turn, Turn):
             starts.append(clock.now)
-            in_flight.append((clock.now + 0.2, turn))
+            in_flight.append((clock.now + next(trips), turn))
         else:
             clock.now += 0.001
-    rate = (len(starts) - 1) / (starts[-1] - starts[0])
-    assert rate >= 0.95 * 3
+    for due, turn in sorted(in_flight, key=lambda x: x[0]):  # all answered before returning
+        clock.now = max(clock.now, due)
+        limiter.answered(turn)
+    return starts
+
+
+def rate_of(starts: list[float]) -> float:
+    return (len(starts) - 1) / (starts[-1] - starts[0])
+
+
+def test_rate_limiter_keeps_the_full_rate_at_real_world_latency():
+    clock = FakeClock()
+    limiter = RateLimiter(per_second=3, clock=clock)
+    starts = run_back_to_back(limiter, clock, itertools.repeat(0.2))  # 200 ms round trips
+    assert rate_of(starts) >= 0.95 * 3
     # any N = 3 starts: at least W apart, less what the fastest round trip allows
     closest = min(b - a for a, b in zip(starts, starts[3:], strict=False))
     assert closest >= 1.0 - (0.2 - JITTER) - 0.002
+
+
+def test_rate_limiter_is_strict_when_round_trips_spread_or_after_a_refusal():
+    clock = FakeClock()
+    spread = RateLimiter(per_second=3, clock=clock)  # a loaded machine: 100..400 ms
+    starts = run_back_to_back(spread, clock, itertools.cycle((0.1, 0.4, 0.25, 0.3)))
+    strict_gap = min(b - a for a, b in zip(starts, starts[3:], strict=False))
+    assert strict_gap >= 1.0 + 0.1 - 1e-6  # W after an answer, nothing taken off
+
+    clock = FakeClock()
+    refused = RateLimiter(per_second=3, clock=clock)
+    run_back_to_back(refused, clock, itertools.repeat(0.2))
+    refused.pause(0.0)  # a 429 (with a Retry-After already over)
+    after = run_back_to_back(refused, clock, itertools.repeat(0.2), count=12)
+    # the strict rule: the 4th starts 1 s after the 1st was answered, 200 ms after its start
+    assert min(b - a for a, b in zip(after, after[3:], strict=False)) >= 1.2 - 1e-6
 
 
 def test_rate_limiter_per_minute_counts_from_the_answer_of_the_nth_request_back():
