@@ -35,7 +35,7 @@ SDK_NEXT := .venv-sdk-next
 test-sdk-next: meltano-install
 	$(PYTHON) -m venv $(SDK_NEXT)
 	$(SDK_NEXT)/bin/python -m pip install -q --upgrade pip
-	$(SDK_NEXT)/bin/python -m pip install -q -e ".[dev]"
+	$(SDK_NEXT)/bin/python -m pip install -q -e ".[dev,dagster]"
 	$(SDK_NEXT)/bin/python -m pip install -q --upgrade "singer-sdk[msgspec]"
 	$(SDK_NEXT)/bin/python -c "import importlib.metadata as m; print('singer-sdk', m.version('singer-sdk'))"
 	$(SDK_NEXT)/bin/python -m pytest
