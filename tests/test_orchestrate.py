@@ -10,10 +10,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
-
-dagster = pytest.importorskip("dagster")
-
-from dagster import (  # noqa: E402
+from dagster import (
     AssetKey,
     DagsterEventType,
     DagsterInstance,
@@ -24,18 +21,18 @@ from dagster import (  # noqa: E402
     reconstructable,
 )
 
-from orchestrate.assets import (  # noqa: E402
+from orchestrate.assets import (
     JOB_NAME,
     MeltanoResource,
     build_definitions,
     plan_from_file,
 )
-from orchestrate.meltano import mask_passwords, parse_log  # noqa: E402
-from orchestrate.plan import ShardPlan, divide  # noqa: E402
-from tests.keys import KEY_COLUMNS, STREAMS, VENDOR_OF, loaded_keys, truth_keys  # noqa: E402
-from tests.sandbox.credentials import SECRETS  # noqa: E402
-from tests.support.config import START  # noqa: E402
-from tests.support.runner import PROJECT, sandbox_env  # noqa: E402
+from orchestrate.meltano import mask_passwords, parse_log
+from orchestrate.plan import ShardPlan, divide
+from tests.keys import KEY_COLUMNS, STREAMS, VENDOR_OF, loaded_keys, truth_keys
+from tests.sandbox.credentials import SECRETS
+from tests.support.config import START
+from tests.support.runner import PROJECT, sandbox_env
 
 SCHEMA = "orchestrate"
 SYSTEM_DB = "orchestrate_meltano"
