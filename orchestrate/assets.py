@@ -104,11 +104,13 @@ def shard_metadata(shard: Shard, run: ShardRun, attempt: int) -> dict[str, Any]:
 
 def _state_store_asset() -> AssetsDefinition:
     @asset(key=STATE_STORE_KEY, group_name=GROUP, kinds={"meltano"},
-           description="The Meltano system database that holds every shard's state; "
-                       "its migrations run here once, before the shards start together.")
+           description="The Meltano system database that holds every shard's state, and "
+                       "the loader's tables: both are prepared here once, before the shards "
+                       "start together.")
     def state_store(meltano: MeltanoResource) -> MaterializeResult:
         project = meltano.project()
         project.prepare_state_store()
+        project.prepare_tables()
         backend = (project.state_backend_uri or project.base_env()["MELTANO_DATABASE_URI"])
         return MaterializeResult(metadata={"backend": backend.split(":", 1)[0]})
 

@@ -87,14 +87,15 @@ class MeltanoProject:
         return f"{self.environment}:{TAP}-to-{TARGET}:{shard.name}"
 
     def command(self, *args: str, env: Mapping[str, str] | None = None,
-                sys_dir: Path | None = None) -> subprocess.CompletedProcess[str]:
+                sys_dir: Path | None = None,
+                stdin: str | None = None) -> subprocess.CompletedProcess[str]:
         """Run a meltano command in the project (e.g. `state get`)."""
         full_env = {**self.base_env(), **(env or {})}
         if sys_dir is not None:
             full_env["MELTANO_SYS_DIR_ROOT"] = str(sys_dir)
         return subprocess.run(
             [self.executable, *args], cwd=self.root, env=full_env, capture_output=True,
-            text=True, timeout=self.timeout, check=False,
+            text=True, timeout=self.timeout, check=False, input=stdin,
         )
 
     def prepare_state_store(self) -> None:
@@ -104,6 +105,20 @@ class MeltanoProject:
         if proc.returncode != 0:
             raise RuntimeError(
                 f"meltano upgrade database failed: {mask_passwords(_tail(proc.stderr))}"
+            )
+
+
+    def prepare_tables(self) -> None:
+        """Create the loader's tables once, from the selected streams' SCHEMA messages,
+        before shards start together: target-postgres runs creating the same table at
+        once collide in PostgreSQL's catalog (duplicate key in pg_type) and fail."""
+        with working_copy(self) as sys_dir:
+            proc = self.command("invoke", TAP, "--test=schema", sys_dir=sys_dir)
+            if proc.returncode == 0:
+                proc = self.command("invoke", TARGET, sys_dir=sys_dir, stdin=proc.stdout)
+        if proc.returncode != 0:
+            raise RuntimeError(
+                f"creating the loader's tables failed: {mask_passwords(_tail(proc.stderr))}"
             )
 
 
