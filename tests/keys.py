@@ -99,3 +99,14 @@ def assert_runs_equal_truth(runs: Iterable[Any], sandbox: Any, config: dict[str,
         expected = truth_keys(sandbox, stream, config, start, end)
         assert expected, f"{stream}: the sandbox has no data in range: a vacuous check"
         assert emitted == expected, stream
+
+
+def assert_table_equals_truth(pg: Any, schema: str, sandbox: Any, stream: str,
+                              config: dict[str, Any], start: str, end: str) -> int:
+    """A loaded table holds the truth of [start, end), each key once; its row count."""
+    truth = truth_keys(sandbox, stream, config, start, end)
+    assert truth, f"{stream}: the sandbox has no data in range: a vacuous check"
+    keys, rows = loaded_keys(pg, schema, stream)
+    assert keys == truth, stream
+    assert rows == len(truth), stream  # no duplicate rows
+    return rows

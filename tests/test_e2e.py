@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from tests.keys import STREAMS, loaded_keys, truth_keys
+from tests.keys import STREAMS, assert_table_equals_truth, loaded_keys, truth_keys
 from tests.sandbox.credentials import SECRETS
 from tests.support.config import START, meltano_sandbox_config
 from tests.support.runner import meltano, sandbox_env
@@ -25,13 +25,11 @@ def test_meltano_run_loads_the_truth_and_a_rerun_changes_nothing(sandbox, pg, tm
     assert first.returncode == 0, first.stderr[-5000:]
 
     assert sorted(pg.tables(SCHEMA)) == sorted(STREAMS)
-    counts = {}
-    for stream in STREAMS:
-        truth = truth_keys(sandbox, stream, config, START, END_EXCLUSIVE)
-        assert truth, stream
-        keys, counts[stream] = loaded_keys(pg, SCHEMA, stream)
-        assert keys == truth, stream
-        assert counts[stream] == len(truth), stream  # no duplicate rows
+    counts = {
+        stream: assert_table_equals_truth(pg, SCHEMA, sandbox, stream, config, START,
+                                          END_EXCLUSIVE)
+        for stream in STREAMS
+    }
 
     state = json.loads(meltano("state", "get", STATE_ID, env=env, system_db=db).stdout)
     bookmarks = state["singer_state"]["bookmarks"]

@@ -29,7 +29,14 @@ from orchestrate.assets import (
 )
 from orchestrate.meltano import mask_passwords, parse_log
 from orchestrate.plan import ShardPlan, divide
-from tests.keys import KEY_COLUMNS, STREAMS, VENDOR_OF, loaded_keys, truth_keys
+from tests.keys import (
+    KEY_COLUMNS,
+    STREAMS,
+    VENDOR_OF,
+    assert_table_equals_truth,
+    loaded_keys,
+    truth_keys,
+)
 from tests.sandbox.credentials import SECRETS
 from tests.support.config import START
 from tests.support.runner import PROJECT, sandbox_env
@@ -268,13 +275,10 @@ def test_four_shards_run_in_parallel_load_the_truth_and_retry_alone(
 
         counts = {}
         for stream in STREAMS:
-            truth = truth_keys(sandbox, stream, TRUTH_CONFIG, START, FIRST_END_EXCLUSIVE)
-            assert truth, stream
-            keys, counts[stream] = loaded_keys(pg, SCHEMA, stream)
-            assert keys == truth, stream
-            assert counts[stream] == len(truth), stream
+            counts[stream] = assert_table_equals_truth(
+                pg, SCHEMA, sandbox, stream, TRUTH_CONFIG, START, FIRST_END_EXCLUSIVE)
             # the summary's rows per stream, over all shards, are the loaded rows
-            assert sum(m.get("rows", {}).get(stream, 0) for m in mats.values()) == len(truth)
+            assert sum(m.get("rows", {}).get(stream, 0) for m in mats.values()) == counts[stream]
 
         # each shard has its own state id in the one store, with its partitions only
         for shard in shards:
