@@ -44,7 +44,7 @@ lint: install
 	$(VENV)/bin/ruff check .
 
 sandbox: install
-	$(PY) -m tests.sandbox --port 8765
+	$(PY) -m sandbox --port 8765
 
 bench: install meltano-install
 	$(PY) -m bench

@@ -13,7 +13,7 @@ import sys
 import orjson
 import requests
 
-from tests.sandbox.credentials import SANDBOX
+from sandbox.credentials import SANDBOX
 
 
 def days(start: str, count: int) -> list[dt.date]:

@@ -31,7 +31,7 @@ def sandbox_process(per_day: int = 12, **options: Any) -> Iterator[str]:
     """The sandbox as a separate process (its own interpreter and GIL), so the tap and
     the bare client compete with it no more than with a real remote API."""
     port = free_port()
-    cmd = [sys.executable, "-m", "tests.sandbox", "--port", str(port), "--per-day", str(per_day)]
+    cmd = [sys.executable, "-m", "sandbox", "--port", str(port), "--per-day", str(per_day)]
     for key, value in options.items():
         cmd += ["--option", f"{key}={json.dumps(value)}"]
     proc = subprocess.Popen(cmd, cwd=PROJECT, stdout=subprocess.PIPE, text=True)

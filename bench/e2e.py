@@ -7,7 +7,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from tests.sandbox import Sandbox
+from sandbox import Sandbox
 from tests.support.pg import postgres_server
 from tests.support.runner import meltano, sandbox_env
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench.common import TAP, median, run_timed, sandbox_process, write_config
-from tests.sandbox import Sandbox
+from sandbox import Sandbox
 from tests.support.config import sandbox_config
 
 

@@ -25,8 +25,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.sandbox import Sandbox  # noqa: E402
-from tests.sandbox.zendesk_ai import LARGE_BOT  # noqa: E402
+from sandbox import Sandbox  # noqa: E402
+from sandbox.zendesk_ai import LARGE_BOT  # noqa: E402
 from tests.support.config import sandbox_config  # noqa: E402
 from tests.support.runner import TAP  # noqa: E402
 

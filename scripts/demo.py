@@ -15,7 +15,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.sandbox import Sandbox
+from sandbox import Sandbox
 from tests.support.dbt import dbt_env
 from tests.support.pg import Postgres, postgres_server
 from tests.support.runner import meltano, sandbox_env

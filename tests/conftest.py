@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from tests.sandbox import Sandbox
+from sandbox import Sandbox
 from tests.support.pg import Postgres, postgres_server
 
 

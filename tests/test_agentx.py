@@ -16,7 +16,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from tests.sandbox import Sandbox
+from sandbox import Sandbox
 from tests.support.config import END, START, sandbox_config
 from tests.support.runner import meltano_load, run_tap, run_tap_killed
 from tests.support.stats import busiest_window

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from sandbox.credentials import SECRETS
 from tests.keys import airgentic_keys, airgentic_truth
-from tests.sandbox.credentials import SECRETS
 from tests.support.config import sandbox_config
 from tests.support.runner import run_tap, run_tap_killed
 

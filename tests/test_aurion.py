@@ -8,7 +8,7 @@ import time
 import pytest
 from jsonschema import Draft7Validator
 
-from tests.sandbox.credentials import SANDBOX
+from sandbox.credentials import SANDBOX
 from tests.support.config import END, START, sandbox_config
 from tests.support.inprocess import run_in_process
 from tests.support.runner import meltano_load, run_tap, run_tap_killed

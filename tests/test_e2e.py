@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import json
 
+from sandbox.credentials import SECRETS
 from tests.keys import STREAMS, assert_table_equals_truth, loaded_keys, truth_keys
-from tests.sandbox.credentials import SECRETS
 from tests.support.config import START, meltano_sandbox_config
 from tests.support.runner import meltano, sandbox_env
 

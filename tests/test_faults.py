@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from sandbox.credentials import SECRETS
 from tap_convai.timestamps import DAY, parse_timestamp, start_of_day
 from tests.keys import (
     REPLICATION_KEY,
@@ -16,7 +17,6 @@ from tests.keys import (
     record_keys,
     truth_keys,
 )
-from tests.sandbox.credentials import SECRETS
 from tests.support.config import every_vendor_config
 from tests.support.runner import load_into_postgres, run_tap, run_tap_killed
 

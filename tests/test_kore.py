@@ -14,11 +14,11 @@ import pytest
 import requests
 from jsonschema import Draft7Validator
 
+from sandbox import SANDBOX, SECRETS
 from tap_convai.kore.auth import MintedJWT
 from tap_convai.kore.streams import KorePaginator
 from tap_convai.settings import config_problems
 from tap_convai.tap import VENDORS
-from tests.sandbox import SANDBOX, SECRETS
 from tests.support.config import END, START, sandbox_config
 from tests.support.runner import meltano_load, run_tap, run_tap_killed
 from tests.support.stats import busiest_window

@@ -29,6 +29,7 @@ from orchestrate.assets import (
 )
 from orchestrate.meltano import mask_passwords, parse_log
 from orchestrate.plan import ShardPlan, divide
+from sandbox.credentials import SECRETS
 from tests.keys import (
     KEY_COLUMNS,
     STREAMS,
@@ -37,7 +38,6 @@ from tests.keys import (
     loaded_keys,
     truth_keys,
 )
-from tests.sandbox.credentials import SECRETS
 from tests.support.config import START
 from tests.support.runner import PROJECT, sandbox_env
 

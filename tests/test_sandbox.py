@@ -1,4 +1,4 @@
-"""Fast self-tests of the vendor emulator (tests/sandbox) with plain `requests`."""
+"""Fast self-tests of the vendor emulator (sandbox) with plain `requests`."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from datetime import datetime, timezone
 import pytest
 import requests
 
-from tests.sandbox import SANDBOX, Sandbox
+from sandbox import SANDBOX, Sandbox
 
 NOW = "2026-03-01T12:00:00Z"
 DAY = 86400

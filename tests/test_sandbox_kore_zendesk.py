@@ -12,8 +12,8 @@ import jwt
 import pytest
 import requests
 
-from tests.sandbox import SANDBOX, Sandbox
-from tests.sandbox.zendesk_ai import FIELDS, normalise_keys
+from sandbox import SANDBOX, Sandbox
+from sandbox.zendesk_ai import FIELDS, normalise_keys
 
 UTC = timezone.utc
 KORE = SANDBOX["kore"]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.sandbox.credentials import SECRETS
+from sandbox.credentials import SECRETS
 from tests.support.config import sandbox_config
 from tests.support.runner import check_output, leaks, run_tap
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from sandbox.credentials import SECRETS
 from tap_convai.settings import config_problems, config_schema
 from tap_convai.tap import VENDORS, TapConvAI
-from tests.sandbox.credentials import SECRETS
 from tests.support.config import sandbox_config
 from tests.support.runner import run_tap
 

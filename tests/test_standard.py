@@ -12,8 +12,8 @@ import json
 
 from singer_sdk.testing import SuiteConfig, get_tap_test_class
 
+from sandbox import Sandbox
 from tap_convai.tap import VENDORS, TapConvAI
-from tests.sandbox import Sandbox
 from tests.support.config import sandbox_config
 from tests.support.runner import run_tap
 

@@ -10,9 +10,9 @@ from datetime import date, timedelta
 
 import pytest
 
+from sandbox import SECRETS, Sandbox
+from sandbox.zendesk_ai import FIELDS, LARGE_BOT
 from tap_convai.tap import TapConvAI
-from tests.sandbox import SECRETS, Sandbox
-from tests.sandbox.zendesk_ai import FIELDS, LARGE_BOT
 from tests.support.config import END, START, sandbox_config
 from tests.support.runner import meltano_load, run_tap, run_tap_killed
 

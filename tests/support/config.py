@@ -9,8 +9,8 @@ from typing import Any
 
 import yaml
 
+from sandbox.credentials import vendor_module
 from tap_convai.tap import VENDORS
-from tests.sandbox.credentials import vendor_module
 
 PROJECT = Path(__file__).resolve().parents[2]
 #: the demo's (and most tests') fixed, finished date range

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tests.sandbox.credentials import SANDBOX, SECRETS, vendor_module
+from sandbox.credentials import SANDBOX, SECRETS, vendor_module
 
 PROJECT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent

@@ -164,7 +164,7 @@ class DayCache:
     Generation is deterministic, so two threads racing on one key just compute it twice.
     """
 
-    def __init__(self, max_size: int = 300_000):
+    def __init__(self, max_size: int = 300_000) -> None:
         self.max_size = max_size
         self._data: OrderedDict[Any, tuple[int, Any]] = OrderedDict()
         self._size = 0
@@ -204,7 +204,7 @@ class VendorEmulator:
     name: str = ""
     streams: tuple[str, ...] = ()  # the tap stream names this vendor owns
 
-    def __init__(self, sandbox: Sandbox):
+    def __init__(self, sandbox: Sandbox) -> None:
         self.sandbox = sandbox
 
     def routes(self) -> list[Route]:
@@ -242,11 +242,11 @@ class VendorEmulator:
         raise NotImplementedError(f"{self.name} has no truth keys for {stream!r}")
 
 
-_PACKAGE = __name__.rpartition(".")[0] or "tests.sandbox"
+_PACKAGE = __name__.rpartition(".")[0] or "sandbox"
 
 
 def load_vendors() -> tuple[list[type[VendorEmulator]], dict[str, str]]:
-    """The emulator of each vendor of the tap's registry (module tests/sandbox/<key>.py, in
+    """The emulator of each vendor of the tap's registry (module sandbox/<key>.py, in
     the registry's order), and {vendor: why missing} for absent ones.
 
     Imported lazily, so the vendor modules can import this one.
@@ -262,7 +262,7 @@ def load_vendors() -> tuple[list[type[VendorEmulator]], dict[str, str]]:
         except ModuleNotFoundError as exc:
             if exc.name != full:
                 raise
-            missing[vendor.key] = f"module {full} does not exist (tests/sandbox/{vendor.key}.py)"
+            missing[vendor.key] = f"module {full} does not exist (sandbox/{vendor.key}.py)"
             continue
         classes.append(next(
             value for value in vars(module).values()
@@ -495,7 +495,7 @@ class RateLimiter:
     Refused requests do not count toward the window.
     """
 
-    def __init__(self, window: float = 1.0, clock: Callable[[], float] = time.monotonic):
+    def __init__(self, window: float = 1.0, clock: Callable[[], float] = time.monotonic) -> None:
         self.window = window
         self.clock = clock  # tests of the limiter itself fix it
         self._lock = threading.Lock()
@@ -526,7 +526,7 @@ class _Server(ThreadingHTTPServer):
     request_queue_size = 128
     sandbox: Sandbox
 
-    def __init__(self, address: tuple[str, int], sandbox: Sandbox):
+    def __init__(self, address: tuple[str, int], sandbox: Sandbox) -> None:
         self.sandbox = sandbox
         self.connections: set[socket.socket] = set()
         self.connections_lock = threading.Lock()
@@ -798,7 +798,7 @@ class Sandbox:
         host: str = "127.0.0.1",
         port: int = 0,
         **options: Any,
-    ):
+    ) -> None:
         self.seed = seed
         self.per_day = per_day
         self.host = host

@@ -4,6 +4,7 @@ distinctive values, so tests can grep outputs for leaks)."""
 from __future__ import annotations
 
 import importlib
+import types
 
 from tap_convai.redaction import secret_values
 from tap_convai.tap import VENDORS, TapConvAI
@@ -11,8 +12,8 @@ from tap_convai.tap import VENDORS, TapConvAI
 from .kore import KORE_CLIENT_ID, KORE_CLIENT_SECRET, KORE_JWT
 
 
-def vendor_module(vendor: str):
-    """The sandbox module of a vendor of the tap's registry: tests/sandbox/<key>.py."""
+def vendor_module(vendor: str) -> types.ModuleType:
+    """The sandbox module of a vendor of the tap's registry: sandbox/<key>.py."""
     return importlib.import_module(f"{__package__}.{vendor}")
 
 

@@ -97,7 +97,7 @@ class AgentXEmulator(VendorEmulator):
     name = "agentx"
     streams = ("agentx_conversations", "agentx_messages")
 
-    def __init__(self, sandbox: Any):
+    def __init__(self, sandbox: Any) -> None:
         super().__init__(sandbox)
         self._days = DayCache()
         self._queries = DayCache(max_size=16)

@@ -1,6 +1,6 @@
 """Local emulator ("sandbox") of the five vendor APIs tap-convai reads.
 
-    from tests.sandbox import Sandbox, SANDBOX
+    from sandbox import Sandbox, SANDBOX
     with Sandbox(seed=7, per_day=12) as sb:
         sb.url, sb.faults.add(vendor="agentx", status=503), sb.stats.snapshot(), sb.truth(...)
 

@@ -1,4 +1,4 @@
-"""Stand-alone sandbox: python -m tests.sandbox --port 8765 [--seed 7] [--per-day 12].
+"""Stand-alone sandbox: python -m sandbox --port 8765 [--seed 7] [--per-day 12].
 
 Serves until SIGINT/SIGTERM. Vendor switches: --option KEY=VALUE (repeatable; VALUE is read
 as JSON when it parses, else kept as a string), e.g. --option aurion_preview=true.
@@ -27,7 +27,7 @@ def _option(text: str) -> tuple[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tests.sandbox", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m sandbox", description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--seed", type=int, default=7)

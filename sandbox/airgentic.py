@@ -114,7 +114,7 @@ class AirgenticEmulator(VendorEmulator):
     name = "airgentic"
     streams = ("airgentic_records",)
 
-    def __init__(self, sandbox: Any):
+    def __init__(self, sandbox: Any) -> None:
         super().__init__(sandbox)
         self._days = DayCache()
         self._ids: dict[tuple[str, ...], str] = {}
