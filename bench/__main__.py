@@ -6,7 +6,7 @@ import platform
 import sys
 import time
 
-from bench import concurrency, e2e, pacing, throughput
+from bench import concurrency, e2e, loaders, pacing, throughput
 
 
 def main() -> int:
@@ -24,6 +24,8 @@ def main() -> int:
     pacing.main()
     print("\n5. end to end (meltano run tap-convai target-postgres)", flush=True)
     e2e.main()
+    print("\n6. loaders (the same tap output into each PostgreSQL loader)", flush=True)
+    loaders.main()
     return 0
 
 

@@ -68,10 +68,12 @@ def truth_keys(sandbox: Any, stream: str, config: dict[str, Any], start: str, en
     return keys
 
 
-def loaded_keys(pg: Any, schema: str, stream: str) -> tuple[set[tuple], int]:
-    """The keys of a stream's table in PostgreSQL, and its row count."""
+def loaded_keys(pg: Any, schema: str, stream: str, *, lower_case: bool = False
+                ) -> tuple[set[tuple], int]:
+    """The keys of a stream's table in PostgreSQL, and its row count (`lower_case`: a
+    loader that folds column names, as pipelinewise-target-postgres does)."""
     columns = KEY_COLUMNS[stream]
-    quoted = ", ".join(f'"{c}"' for c in columns)
+    quoted = ", ".join(f'"{c.lower() if lower_case else c}"' for c in columns)
     rows = pg.query(f'select {quoted} from "{schema}"."{stream}"')
     records = [
         {c: v.isoformat() if hasattr(v, "isoformat") else v
@@ -102,11 +104,12 @@ def assert_runs_equal_truth(runs: Iterable[Any], sandbox: Any, config: dict[str,
 
 
 def assert_table_equals_truth(pg: Any, schema: str, sandbox: Any, stream: str,
-                              config: dict[str, Any], start: str, end: str) -> int:
+                              config: dict[str, Any], start: str, end: str, *,
+                              lower_case: bool = False) -> int:
     """A loaded table holds the truth of [start, end), each key once; its row count."""
     truth = truth_keys(sandbox, stream, config, start, end)
     assert truth, f"{stream}: the sandbox has no data in range: a vacuous check"
-    keys, rows = loaded_keys(pg, schema, stream)
+    keys, rows = loaded_keys(pg, schema, stream, lower_case=lower_case)
     assert keys == truth, stream
     assert rows == len(truth), stream  # no duplicate rows
     return rows

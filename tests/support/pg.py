@@ -30,6 +30,18 @@ class Postgres:
             "TARGET_POSTGRES_DEFAULT_TARGET_SCHEMA": schema,
         }
 
+    def pipelinewise_env(self, schema: str = "convai") -> dict[str, str]:
+        """Settings of pipelinewise-target-postgres as Meltano environment variables."""
+        prefix = "TARGET_POSTGRES_PIPELINEWISE_"
+        return {
+            f"{prefix}HOST": self.socket_dir,
+            f"{prefix}PORT": str(self.port),
+            f"{prefix}USER": self.user,
+            f"{prefix}PASSWORD": "unused",  # required by its config check; trust auth here
+            f"{prefix}DBNAME": self.database,
+            f"{prefix}DEFAULT_TARGET_SCHEMA": schema,
+        }
+
     def connect(self) -> psycopg.Connection:
         return psycopg.connect(
             host=self.socket_dir, port=self.port, user=self.user, dbname=self.database,
