@@ -123,6 +123,26 @@ def test_meltano_yml_and_readme_document_the_schema_as_it_is():
     for setting in settings:
         assert f"- name: {setting.name}\n" in meltano_yml
 
+    # the Meltano Hub definition: the Hub's required fields and setting kinds, and the
+    # extractor exactly as meltano.yml defines it (which the suite runs through Meltano)
+    import yaml
+
+    hub = yaml.safe_load(module.HUB_DEFINITION.read_text())
+    assert {"name", "namespace", "variant", "label"} <= set(hub)
+    assert hub["maintenance_status"] in {"active", "beta", "development", "inactive", "unknown"}
+    hub_kinds = {"oauth", "hidden", "password", "date_iso8601", "file", "email", "integer",
+                 "options", "object", "array", "boolean", "string", "decimal"}
+    assert all(s["kind"] in hub_kinds and s["label"] for s in hub["settings"])
+    project = yaml.safe_load(meltano_yml)
+    (extractor,) = [p for p in project["plugins"]["extractors"] if p["name"] == "tap-convai"]
+    for field in ("name", "namespace", "executable", "capabilities",
+                  "settings_group_validation"):
+        assert hub[field] == extractor[field], field
+    assert [{k: v for k, v in s.items() if k != "label"} for s in hub["settings"]] == \
+        extractor["settings"]
+    assert {s["name"] for s in hub["settings"] if s.get("sensitive")} == {
+        s.name for s in settings if s.secret}
+
 
 def test_numbers_given_as_text_are_read_as_numbers():
     """Environment variables (and Meltano, see scripts/settings_reference.py) give text."""
