@@ -4,12 +4,19 @@ GET /conversations/export/v1/conversations and /conversations/export/v1/messages
 `x-api-key` header; start_time/end_time Unix seconds, records in [start_time, end_time);
 bot_name is the partition; per_page <= 1000 (default 100); an opaque cursor that also pins
 "now" of the first page, so paging a window is a stable snapshot. Pages are ordered by _id,
-not by time. The same generated conversations feed both endpoints.
+not by time. The same generated conversations feed both endpoints. Tags are the documented
+ones (guideInteraction, resolved, informed); metadata holds the documented system keys;
+messages are typed Question, UserInput or BotMessage and carry no `userActionType` (the docs
+show no value for it, and their UserInput example has none). The docs show no error body:
+errors answer their status with an empty body.
 
 Options:
 - agentx_rate_limit: admitted requests per endpoint per API key in any sliding 1.0 s
   (default 3, the documented limit; 0 disables). Over it -> 429, Retry-After: 1.
 - agentx_per_day: conversations per bot per day (default: the sandbox's per_day).
+- agentx_custom_metadata: True -> some conversations' metadata also carry custom keys
+  (`custom_orderId`, `custom_plan`): the docs say metadata "includes both system and
+  custom metadata" but name no custom key. Default: off.
 """
 
 from __future__ import annotations
@@ -35,6 +42,7 @@ from .core import (
     json_response,
     rng_hex32,
     rng_uuid,
+    status_response,
     to_utc,
 )
 
@@ -44,7 +52,7 @@ _INT = re.compile(r"-?\d+")
 
 _LOCALES = ("en_us", "en_us", "en_us", "en_gb", "de_de", "fr_fr", "es_es")
 _SCREENS = ("1728x1117", "1920x1080", "1440x900", "2560x1440", "390x844", "412x915")
-_TAGS = ("guideInteraction", "resolved", "informed", "escalated", "feedbackPositive")
+_TAGS = ("guideInteraction", "resolved", "informed")
 _GREETINGS = (
     "Hello \U0001f44b I am a virtual assistant. How can I help you?",
     "Hi there! What can I help you with today?",
@@ -116,40 +124,38 @@ class AgentXEmulator(VendorEmulator):
     def export(self, req: Request, kind: str) -> Response:
         api_key = req.headers.get("x-api-key")
         if api_key != CREDENTIALS["api_key"]:
-            return json_response({"message": "Unauthorized"}, 401)
+            return status_response(401)
         limit = int(self.options.get("agentx_rate_limit", 3) or 0)
         if limit > 0 and not self._limiter.admit((kind, api_key), limit):
-            return json_response({"message": "Too Many Requests"}, 429, {"Retry-After": "1"})
+            return status_response(429, headers={"Retry-After": "1"})
 
         q = req.query
         for key in ("start_time", "end_time"):
             if key not in q:
-                return _bad(f"{key} is required")
+                return status_response(400)
             if not _INT.fullmatch(q[key]):
-                return _bad(f"{key} must be an integer Unix timestamp in seconds")
+                return status_response(400)
         start, end = int(q["start_time"]), int(q["end_time"])
         if end < start:
-            return _bad("end_time must not be before start_time")
+            return status_response(400)
         bot_name = q.get("bot_name", "")
         if not bot_name:
-            return _bad("bot_name is required")
+            return status_response(400)
         per_page_text = q.get("per_page", str(DEFAULT_PER_PAGE))
         if not _INT.fullmatch(per_page_text) or not 1 <= int(per_page_text) <= MAX_PER_PAGE:
-            return _bad(f"per_page must be an integer between 1 and {MAX_PER_PAGE}")
+            return status_response(400)
         per_page = int(per_page_text)
         if "cursor" in q:
             try:
                 offset, cap = _read_cursor(q["cursor"])
             except ValueError:
-                return _bad("Invalid cursor")
+                return status_response(400)
         else:
             offset, cap = 0, self.now().timestamp()
         if bot_name.startswith("missing-"):
-            return json_response({"message": f"Bot {bot_name} not found"}, 404)
+            return status_response(404)
         if bot_name.startswith("forbidden-"):
-            return json_response(
-                {"message": "The Export API is not available on this bot's pricing plan"}, 403
-            )
+            return status_response(403)
         conversation_id = q.get("conversation_id") if kind == "messages" else None
 
         records = self._select(kind, bot_name, start, end, conversation_id, cap)
@@ -209,12 +215,16 @@ class AgentXEmulator(VendorEmulator):
             hits.sort(key=itemgetter(0))
             return [record for _, record in hits]
 
-        key = (kind, bot_name, start, end, conversation_id, cap)
+        key = (kind, bot_name, start, end, conversation_id, cap, self._custom_metadata)
         return self._queries.get(key, build, size=lambda _: 1)
+
+    @property
+    def _custom_metadata(self) -> bool:
+        return bool(self.options.get("agentx_custom_metadata"))
 
     def _day(self, bot_name: str, day: date) -> tuple[list, list]:
         return self._days.get(
-            (bot_name, day),
+            (bot_name, day, self._custom_metadata),
             lambda: self._generate(bot_name, day),
             size=lambda v: len(v[0]) + len(v[1]),
         )
@@ -241,17 +251,16 @@ class AgentXEmulator(VendorEmulator):
                 when: float = int(t) if r() < 0.5 else round(t, 3)
                 if i % 2:  # the visitor
                     if i == 1:
-                        action, text = "text", question
+                        text = question
                     elif previous_options and r() < 0.7:
-                        action = "quickReply"
                         text = previous_options[int(r() * len(previous_options))]
                     elif r() < 0.15:
-                        action, text = "form", _FORM_INPUTS[int(r() * len(_FORM_INPUTS))]
+                        text = _FORM_INPUTS[int(r() * len(_FORM_INPUTS))]
                     else:
-                        action, text = "text", _USER_FOLLOWUPS[int(r() * len(_USER_FOLLOWUPS))]
+                        text = _USER_FOLLOWUPS[int(r() * len(_USER_FOLLOWUPS))]
                     user_inputs.append(text)
                     message = {"_id": mid, "time": when, "type": "UserInput", "userInput": text,
-                               "userActionType": action, "conversationId": cid}
+                               "conversationId": cid}
                     previous_options = None
                 else:  # the AI agent
                     if i == 0:
@@ -275,7 +284,7 @@ class AgentXEmulator(VendorEmulator):
             last_action = datetime.fromtimestamp(t - 2 + r() * 3, UTC).replace(tzinfo=None)
             metadata: dict[str, Any] = {
                 "locale": locale,
-                "browser_visitorType": "repeat" if r() < 0.4 else "new",
+                "browser_visitorType": "repeat",
                 "browser_screenResolution": _SCREENS[int(r() * len(_SCREENS))],
                 "browser_localTime": start * 1000 + randrange(0, 60_000),
                 "draft": r() < 0.3,
@@ -283,10 +292,13 @@ class AgentXEmulator(VendorEmulator):
                 "transcript": "\n".join(f"User:\t{text}" for text in user_inputs),
                 "guideNodeCount": randrange(0, 13),
             }
-            if r() < 0.4:
-                metadata["custom_orderId"] = f"ORD-{randrange(100000, 1000000)}"
-            if r() < 0.3:
-                metadata["custom_plan"] = ("free", "pro", "enterprise")[randrange(3)]
+            # drawn whether or not they are served: the option changes no other value
+            custom = {
+                "custom_orderId": f"ORD-{randrange(100000, 1000000)}" if r() < 0.4 else None,
+                "custom_plan": ("free", "pro", "enterprise")[randrange(3)] if r() < 0.3 else None,
+            }
+            if self._custom_metadata:
+                metadata.update((key, value) for key, value in custom.items() if value)
             conversation = {
                 "_id": cid,
                 "startTime": start,
@@ -298,10 +310,6 @@ class AgentXEmulator(VendorEmulator):
             }
             conversations.append((start, cid, conversation))
         return conversations, messages
-
-
-def _bad(message: str) -> Response:
-    return json_response({"message": message}, 400)
 
 
 def _read_cursor(cursor: str) -> tuple[int, float]:

@@ -2,6 +2,10 @@
 
 Behaviour (vendor doc + DESIGN.md): `api-key` header; dates UTC, both ends inclusive,
 end_date defaults to start_date; records newest first; one partition per service id.
+Values as the docs show them: `completeness` "Full", `user_rating` "Good" or null,
+`sentiment` "Neutral", moderation results "Safe"; `product`, `question_type`,
+`error_code` and `full_chat_history` are null (the docs show no value, so no type).
+Errors answer the documented status with an empty body (the docs show none).
 
 Options:
 - airgentic_per_day: records per service per day (default: the sandbox's per_day).
@@ -31,6 +35,7 @@ from .core import (
     days_overlapping,
     json_response,
     rng_uuid,
+    status_response,
     to_utc,
 )
 
@@ -77,7 +82,6 @@ _INTENTS = (
     ("intent.information", "Information request"),
     ("intent.account_change", "Account change"),
 )
-_PRODUCTS = ("Acme Pro", "Acme Basic", "Acme Mobile", "Acme Router X2")
 _LANGS = ("en-AU", "en-US", "en-GB", "en-CA", "fr-CA", "es-ES", "de-DE")
 _PLACES = (
     ("Vancouver", "British Columbia", "Canada", 49.2827, -123.1207),
@@ -90,8 +94,6 @@ _PLACES = (
     ("Berlin", "Berlin", "Germany", 52.52, 13.405),
 )
 _AGENTS = ("default", "default", "billing", "technical", "accounts")
-_QUESTION_TYPES = ("how-to", "troubleshooting", "account", "policy")
-_ERROR_CODES = ("LLM_TIMEOUT", "RETRIEVAL_FAILED", "RATE_LIMITED")
 _SITE = "https://www.acme-example.com"
 
 
@@ -127,23 +129,23 @@ class AirgenticEmulator(VendorEmulator):
     def raw(self, req: Request) -> Response:
         creds = CREDENTIALS
         if req.headers.get("api-key") != creds["api_key"]:
-            return json_response({"detail": "Invalid or missing API key"}, 401)
+            return status_response(401)
         account_id = req.query.get("account_id", "")
         service_id = req.query.get("service_id", "")
         if not account_id or not service_id:
-            return json_response({"detail": "account_id and service_id are required"}, 400)
+            return status_response(400)
         start_text = req.query.get("start_date", "")
         end_text = req.query.get("end_date") or start_text
         try:
             start, end = _parse_date(start_text), _parse_date(end_text)
         except ValueError:
-            return json_response({"detail": "Invalid date format. Use YYYY-MM-DD"}, 400)
+            return status_response(400)
         if end < start:
-            return json_response({"detail": "end_date must not be before start_date"}, 400)
+            return status_response(400)
         if account_id != creds["account_id"] or service_id.startswith("missing-"):
-            return json_response({"detail": "Account/service combination not found"}, 404)
+            return status_response(404)
         if service_id.startswith("forbidden-"):
-            return json_response({"detail": "Insights API not enabled"}, 403)
+            return status_response(403)
         data = self._records(service_id, day_start(start), day_start(end) + ONE_DAY)
         if extra := self.options.get("airgentic_extra_field"):  # schema drift
             data = [{**record, extra: "undocumented"} for record in data]
@@ -230,7 +232,6 @@ class AirgenticEmulator(VendorEmulator):
             opening_question = _pick(rng, topic[4])
             second = rng.randrange(0, 86400 - 3 * 600)
             history: list[str] = []
-            earlier = "User: I had a question earlier\nAssistant: Happy to help.\n"
             for i in range(n):
                 if i:
                     second += rng.randrange(20, 600)
@@ -256,7 +257,6 @@ class AirgenticEmulator(VendorEmulator):
                             "theme_id": self._stable_id("theme", service_id, topic[3]),
                             "label": topic[3],
                         }
-                completeness = "Full" if r() < 0.75 else ("Partial" if r() < 0.6 else "Unanswered")
                 record = {
                     "account_id": account_id,
                     "service_id": service_id,
@@ -271,9 +271,7 @@ class AirgenticEmulator(VendorEmulator):
                     "lang": lang,
                     "thread_concluded": r() < 0.6,
                     "thread_chat_history": chat,
-                    "full_chat_history": (
-                        (earlier + chat if previous_thread_id else chat) if r() < 0.5 else None
-                    ),
+                    "full_chat_history": None,  # the docs show no value, so no type
                     "city": place[0],
                     "region": place[1],
                     "country": place[2],
@@ -282,26 +280,24 @@ class AirgenticEmulator(VendorEmulator):
                     "expert_agent": agent,
                     "citation_urls": [
                         f"{_SITE}/help/{_pick(rng, _TOPICS)[6]}"
-                        for _ in range(0 if completeness == "Unanswered" else rng.randrange(4))
+                        for _ in range(rng.randrange(4))
                     ],
                     "billable": r() < 0.9,
-                    "moderated_hate": "Safe" if r() < 0.98 else "Low",
+                    "moderated_hate": "Safe",
                     "moderated_selfharm": "Safe",
-                    "moderated_sexual": "Safe" if r() < 0.99 else "Low",
-                    "moderated_violence": "Safe" if r() < 0.99 else "Low",
-                    "completeness": completeness,
-                    "sentiment": (
-                        "Neutral" if r() < 0.55 else ("Positive" if r() < 0.5 else "Negative")
-                    ),
-                    "product": _pick(rng, _PRODUCTS) if r() < 0.3 else None,
+                    "moderated_sexual": "Safe",
+                    "moderated_violence": "Safe",
+                    "completeness": "Full",
+                    "sentiment": "Neutral",
+                    "product": None,
                     "class_custom1": r() < 0.3,
                     "class_custom2": (r() < 0.5) if r() < 0.3 else None,
                     "class_custom3": None,
                     "class_custom4": None,
                     "class_custom5": None,
-                    "user_rating": ("Good" if r() < 0.7 else "Bad") if r() < 0.25 else None,
-                    "question_type": _pick(rng, _QUESTION_TYPES) if r() < 0.4 else None,
-                    "error_code": _pick(rng, _ERROR_CODES) if r() < 0.03 else None,
+                    "user_rating": "Good" if r() < 0.2 else None,
+                    "question_type": None,
+                    "error_code": None,
                     "needs_review": r() < 0.08,
                     "standalone_question_id": rng_uuid(rng) if enriched else None,
                     "taxonomies": taxonomies,

@@ -2,7 +2,9 @@
 
 One aggregate object per request window, deterministic from (seed, date_from, date_to).
 The tap asks for one UTC day per request; truth() gives those per-day objects (plus the
-tap's `window_start`/`window_end`) for the days already over.
+tap's `window_start`/`window_end`) for the days already over. `metadata` is `{}`, as the
+docs show it. Errors: 422 with the documented `{"detail": [{"loc", "msg", "type"}]}`
+body; 401 with an empty body (the docs show none).
 
 Options:
 - aurion_preview: True -> every authenticated request gets the 403 "API keys are not
@@ -26,6 +28,7 @@ from .core import (
     day_start,
     days_overlapping,
     json_response,
+    status_response,
     to_utc,
 )
 
@@ -95,9 +98,7 @@ class AurionEmulator(VendorEmulator):
         auth = req.headers.get("Authorization") or ""
         scheme, _, token = auth.partition(" ")
         if scheme.lower() != "bearer" or token.strip() != CREDENTIALS["token"]:
-            return json_response(
-                {"detail": "Not authenticated"}, 401, {"WWW-Authenticate": "Bearer"}
-            )
+            return status_response(401, headers={"WWW-Authenticate": "Bearer"})
         if self.options.get("aurion_preview"):
             return json_response(
                 {"detail": "API keys are not permitted for analytics endpoints in preview"}, 403
@@ -296,15 +297,6 @@ class AurionEmulator(VendorEmulator):
             for topic, n in zip(topics, topic_counts, strict=False)
         ]
 
-        generated_at = date_to + timedelta(seconds=rng.randint(30, 900))
-        metadata = {
-            "api_version": "2.4.1",
-            "conversation_count": total,
-            "date_from": date_from.isoformat(),
-            "date_to": date_to.isoformat(),
-            "generated_at": generated_at.isoformat(),
-            "timezone": "UTC",
-        }
         return {
             "agent_performance": agent_performance,
             "aggregation_health": aggregation_health,
@@ -312,7 +304,7 @@ class AurionEmulator(VendorEmulator):
             "csat": csat,
             "email_channel_metrics": email_channel_metrics,
             "help_center_deflection": help_center_deflection,
-            "metadata": metadata,
+            "metadata": {},
             "sla_breach_trend": sla_breach_trend,
             "team_performance": team_performance,
             "top_topics": top_topics,

@@ -71,6 +71,16 @@ def json_response(obj: Any, status: int = 200, headers: dict[str, str] | None = 
     return Response(status, body, all_headers)
 
 
+def status_response(
+    status: int, text: str = "", headers: dict[str, str] | None = None
+) -> Response:
+    """An error answer whose body is no more than the vendor's docs show: empty where they
+    show none, or a bare phrase as plain text (Zendesk AI: `401 | Unauthorized`)."""
+    all_headers = {"Content-Type": "text/plain; charset=utf-8"} if text else {}
+    all_headers.update(headers or {})
+    return Response(status, text.encode("utf-8"), all_headers)
+
+
 @dataclass
 class Route:
     method: str

@@ -6,7 +6,8 @@ Behaviour (vendor doc + DESIGN.md "What the vendor docs leave open"):
 
 - headers ``accountId`` (must be the sandbox account) and ``auth`` (a JWT, bare or
   ``Bearer``-prefixed, HS256 with the client secret, ``appId`` claim = client id, ``exp``
-  checked when present); failures answer 401 ``{"errors": [{"msg": ...}]}``;
+  checked when present); failures answer 401;
+- the docs show no error body: every error answers its status with an empty body;
 - ``streamId``: the sandbox stream id has data, ``forbidden-*`` answers 403, any other
   id (``missing-*`` included) answers 404;
 - ``from``/``to``: ``YYYY-MM-DD HH:MM:SS`` (UTC) or ``YYYY-MM-DD`` (a date-only ``to``
@@ -16,6 +17,13 @@ Behaviour (vendor doc + DESIGN.md "What the vendor docs leave open"):
 - ``includeAgenticData=true`` adds ``agenticActivities`` (absent otherwise);
 - ``POST {"sessionIds": [...]}`` keeps the records of those ``botSessionID`` s;
 - records are served ordered by ``segmentID`` (deterministic, not time order);
+- records hold what the sample response shows, no more: tags named ``intent`` (tag keys
+  are the customer's own; the sample has that one), ``SearchBarEntry`` actions (the only
+  action whose ``action`` the docs describe), uses of answers only (``target.answer`` is
+  the only target the docs show), and ``[]`` wherever the sample shows ``[]`` (playbook
+  ``stages``, coaching ``emails``, ``answerLinkClicked``, proactive suggestions and their
+  ``used``); enumerated values are the documented ones (feedback ``up``, trigger ``auto``,
+  order ``sequential``, expression ``positive``, response type ``suggestion``...);
 - option ``kore_omit_has_more``: pages carry no ``hasMore`` key;
 - option ``kore_rate_limit``: admitted requests per stream in any sliding 60 s (default 60,
   Kore's published limit for analytics APIs; 0 disables). Over it -> 429, Retry-After: 60.
@@ -43,6 +51,7 @@ from .core import (
     rng_between,
     rng_hex,
     rng_uuid,
+    status_response,
     to_utc,
 )
 
@@ -79,10 +88,6 @@ def parse_window_param(value: str | None, *, end: bool) -> datetime | None:
     return None
 
 
-def _errors(status: int, msg: str) -> Response:
-    return json_response({"errors": [{"msg": msg}]}, status)
-
-
 # --------------------------------------------------------------------------- pools
 
 _AGENTS = [
@@ -102,13 +107,7 @@ _QUEUES = [
     ("qu-91d3e2-66fa0-0b1c4-3e5d20", "Billing"),
     ("qu-0c4b77-2e1d9-a8f35-c4e911", "Retention"),
 ]
-_TAGS = [
-    ("message", "intent", ["refund_request", "balance_inquiry", "card_lost", "address_change"]),
-    ("session", "customerTier", ["gold", "silver", "bronze"]),
-    ("user", "language", ["en", "es", "de"]),
-    ("message", "sentiment", ["positive", "neutral", "negative"]),
-    ("session", "authenticated", ["true", "false"]),
-]
+_INTENTS = ["refund_request", "balance_inquiry", "card_lost", "address_change"]
 _PHRASES = [
     "refund policy",
     "how to reset pin",
@@ -134,16 +133,13 @@ _SOURCES = [
     ("Fees and Charges", "https://example.com/fees"),
     ("Account Closure", "https://example.com/help/close-account"),
 ]
-_TARGET_TYPES = ["Answer", "Answer", "DialogTask", "FAQ", "File", "WebPage", "GeneralDataSource"]
 _USED_STATUS = ["Sent", "Copied", "Executed", "Feedback", "Clicked"]
-_REASON_CODES = ["Correct Intent", "Helpful", "Incomplete", "Wrong Intent", "Outdated"]
 _COACHING_RULES = [
     ("Greeting Compliance", "Use Standard Greeting"),
     ("Empathy Check", "Acknowledge the customer's frustration"),
     ("Hold Etiquette", "Ask before placing the customer on hold"),
     ("Closing Script", "Offer further help before closing"),
 ]
-_STAGES = ["Verify identity", "Diagnose", "Resolve", "Wrap-up"]
 
 
 # --------------------------------------------------------------------------- records
@@ -168,10 +164,8 @@ class _Gen:
             "countFromNonNativeDataSource": r.randint(0, 1),
         }
 
-    def suggestions(self, empty_ok: bool = True) -> dict[str, Any]:
+    def suggestions(self) -> dict[str, Any]:
         r = self.rng
-        if empty_ok and r.random() < 0.3:
-            return {"dialogs": [], "answers": []}
         dialogs = [{"name": n} for n in r.sample(_DIALOGS, r.randint(0, 2))]
         answers = []
         for _ in range(r.randint(0, 2)):
@@ -197,23 +191,20 @@ class _Gen:
         r = self.rng
         out = []
         for _ in range(r.choice([0, 0, 1, 1, 2])):
-            feedback_up = r.random() < 0.7
             out.append(
                 {
-                    "targetType": r.choice(_TARGET_TYPES),
+                    "targetType": "Answer",
                     "target": {
                         "answer": {
                             "status": r.choice(_USED_STATUS),
                             "usedTime": format_ts(rng_between(r, start, end)),
                             "showMoreClicked": r.random() < 0.3,
-                            "answerLinkClicked": [
-                                u for _, u in r.sample(_SOURCES, r.choice([0, 0, 1]))
-                            ],
+                            "answerLinkClicked": [],
                             "internalInfoMoreClicked": r.random() < 0.1,
                             "positionId": position_id or f"dg-{r.randint(10**9, 10**10 - 1)}",
                             "feedback": {
-                                "response": "up" if feedback_up else "down",
-                                "reasonCode": r.sample(_REASON_CODES, r.randint(0, 2)),
+                                "response": "up",
+                                "reasonCode": ["Correct Intent"] if r.random() < 0.6 else [],
                                 "comment": r.choice(
                                     ["", "[REDACTED]", "Answer was spot on", "Outdated fee table"]
                                 ),
@@ -229,12 +220,12 @@ class _Gen:
         typing = rng_between(r, start, end)
         execution = typing + timedelta(milliseconds=r.randint(100, 3000))
         display = execution + timedelta(milliseconds=r.randint(200, 2500))
-        suggestions = self.suggestions(empty_ok=False)
+        suggestions = self.suggestions()
         shown = [f"Suggestion {i + 1}" for i in range(r.randint(0, 3))]
         answers = suggestions["answers"]
         position = answers[0]["positionId"] if answers else None
         return {
-            "actionType": r.choice(["SearchBarEntry", "SearchBarEntry", "LibrarySelection"]),
+            "actionType": "SearchBarEntry",
             "action": {
                 "searchPhrase": r.choice(_PHRASES),
                 "typingStartTime": format_ts(typing),
@@ -256,52 +247,34 @@ class _Gen:
         display = rng_between(r, start, end)
         return {
             "utterance": r.choice(_UTTERANCES),
-            "suggestions": self.suggestions(),
+            "suggestions": {"dialogs": [], "answers": []},
             "displayTime": format_ts(display),
             "countDisplayedAnswers": self.counts(),
-            "used": self.used(display, end + timedelta(seconds=1), None),
+            "used": [],
         }
 
     def playbook(self, start: datetime, end: datetime) -> dict[str, Any]:
         r = self.rng
         opened = rng_between(r, start, start + (end - start) / 4)
         closed = rng_between(r, opened, end)
-        stages = []
-        total_stages: dict[str, int] = {}
-        adhered = total = 0
-        for name in _STAGES[: r.randint(0, len(_STAGES))]:
-            stage_id = f"stage-{rng_hex(r, 8)}"
-            steps = []
-            for k in range(r.randint(1, 3)):
-                ok = r.random() < 0.75
-                adhered += ok
-                total += 1
-                steps.append(
-                    {
-                        "stepId": f"step-{rng_hex(r, 8)}",
-                        "stepName": f"{name} step {k + 1}",
-                        "adhered": ok,
-                        "executedAt": format_ts(rng_between(r, opened, closed)) if ok else None,
-                    }
-                )
-            stages.append({"stageId": stage_id, "stageName": name, "steps": steps})
-            total_stages[stage_id] = len(steps)
-        rate = round(100 * adhered / total, 2) if total else 0
+        total = r.randint(1, 6)
+        adhered = sum(r.random() < 0.75 for _ in range(total))
+        rate = round(100 * adhered / total, 2)
         if isinstance(rate, float) and rate.is_integer():
             rate = int(rate)
         return {
             "_id": f"playbookRuntime-{rng_hex(r, 12)}",
             "playbookId": f"acl-{rng_uuid(r)}",
             "type": r.choice(["primary", "primary", "dynamic"]),
-            "triggerType": r.choice(["auto", "manual"]),
+            "triggerType": "auto",
             "language": r.choice(["en", "en", "es", "de"]),
-            "order": r.choice(["sequential", "any"]),
+            "order": "sequential",
             "openedAt": format_ts(opened),
             "closedAt": format_ts(closed),
             "adheredSteps": adhered,
             "adherenceRate": rate,
-            "stages": stages,
-            "totalStages": total_stages,
+            "stages": [],
+            "totalStages": {"stage-1": total},
         }
 
     def coaching(self, start: datetime, end: datetime) -> dict[str, Any]:
@@ -317,41 +290,38 @@ class _Gen:
             "triggeredAt": format_ts(triggered),
             "actionType": r.choice(["nudge", "hint"]),
             "actionId": f"action-{rng_hex(r, 6)}",
-            "expression": r.choice(["positive", "negative", "neutral"]),
+            "expression": "positive",
             "message": {"title": title, "body": r.choice(["[REDACTED]", f"Reminder: {title}."])},
-            "emails": [f"supervisor{r.randint(1, 5)}@example.com"]
-            if r.random() < 0.25
-            else [],
+            "emails": [],
             "adherence": {"criteria": r.choice(["Greeting template used", "Phrase detected"])},
             "isAdhered": adhered,
-            "adheredAt": format_ts(triggered + timedelta(seconds=r.randint(2, 60)))
-            if adhered
-            else None,
+            # a time only when there was adherence (the docs show no null)
+            **({"adheredAt": format_ts(triggered + timedelta(seconds=r.randint(2, 60)))}
+               if adhered else {}),
         }
 
     def agentic(self, start: datetime, end: datetime, session_id: str) -> dict[str, Any]:
         r = self.rng
         requested = rng_between(r, start, end)
-        ok = r.random() < 0.9
         return {
             "utterance": r.choice(_UTTERANCES),
             "requestId": f"aa-{rng_uuid(r)}",
             "requestTime": format_ts(requested),
-            "reqStatus": "200" if ok else r.choice(["408", "500"]),
+            "reqStatus": "200",
             "response": [
                 {
-                    "type": r.choice(["suggestion", "answer", "summary"]),
+                    "type": "suggestion",
                     "content": r.choice(["[REDACTED_RESPONSE]", "Offer the card block dialog."]),
                 }
-                for _ in range(r.randint(1 if ok else 0, 2))
+                for _ in range(r.randint(1, 2))
             ],
             "responseTime": format_ts(requested + timedelta(milliseconds=r.randint(300, 4000))),
-            "resStatus": 200 if ok else r.choice([408, 500, 503]),
+            "resStatus": 200,
             "sessionInfo": {"botSessionID": session_id},
             "participantId": f"participant-{rng_hex(r, 8)}",
             "streaming": r.random() < 0.4,
-            "usageDetails": {"usedType": r.choice(["send", "copy", "none"])},
-            "feedback": {"response": r.choice(["up", "down", None])},
+            "usageDetails": {"usedType": "send"},
+            "feedback": {"response": "up"},
         }
 
     def day_records(self, n: int) -> list[tuple[datetime, dict[str, Any]]]:
@@ -381,12 +351,11 @@ class _Gen:
                 agent = {"agentId": agent_id}
             tags = []
             for _ in range(r.choice([0, 0, 1, 2, 3])):
-                kind, name, values = r.choice(_TAGS)
                 tags.append(
                     {
-                        "type": kind,
-                        "name": name,
-                        "value": r.choice(values),
+                        "type": "message",
+                        "name": "intent",
+                        "value": r.choice(_INTENTS),
                         "messageID": f"ms-{rng_uuid(r)}",
                         "createdAt": format_ts(rng_between(r, start, end)),
                     }
@@ -573,16 +542,16 @@ class KoreEmulator(VendorEmulator):
         return {(r["segmentID"],) for r in self.truth(stream, start, end, **partition)}
 
     # ---- handler
-    def _authorised(self, req: Request) -> str | None:
-        """The error message, or None when the request is authorised."""
+    def _authorised(self, req: Request) -> bool:
+        """The account header and the JWT (bare or Bearer-prefixed) are the sandbox's."""
         creds = CREDENTIALS
         if req.headers.get("accountId") != creds["account_id"]:
-            return "Invalid accountId"
+            return False
         token = (req.headers.get("auth") or "").strip()
         if token[:7].lower() == "bearer ":
             token = token[7:].strip()
         if not token:
-            return "Invalid token"
+            return False
         try:
             with warnings.catch_warnings():  # the sandbox secret is short on purpose
                 warnings.simplefilter("ignore", UserWarning)
@@ -593,44 +562,33 @@ class KoreEmulator(VendorEmulator):
                     options={"verify_aud": False},
                 )
         except jwt.PyJWTError:
-            return "Invalid token"
-        if claims.get("appId") != creds["client_id"]:
-            return "Invalid token"
-        return None
+            return False
+        return claims.get("appId") == creds["client_id"]
 
     def handle(self, req: Request) -> Response:
-        problem = self._authorised(req)
-        if problem:
-            return _errors(401, problem)
+        if not self._authorised(req):
+            return status_response(401)
         stream_id = req.match.group("stream_id")
         limit = int(self.options.get("kore_rate_limit", 60) or 0)
         if limit > 0 and not self._limiter.admit(stream_id, limit):
-            return json_response({"errors": [{"msg": "Too many requests"}]}, 429,
-                                 {"Retry-After": "60"})
+            return status_response(429, headers={"Retry-After": "60"})
         if stream_id.startswith("forbidden-"):
-            return _errors(403, "Access denied: the app is not associated with the "
-                                "AgentAssist Analytics API scope for this stream")
+            return status_response(403)
         if stream_id != CREDENTIALS["stream_id"]:
-            return _errors(404, f"Stream {stream_id} not found")
+            return status_response(404)
 
         q = req.query
         start = parse_window_param(q.get("from"), end=False)
         end = parse_window_param(q.get("to"), end=True)
-        if start is None:
-            return _errors(400, "from: expected YYYY-MM-DD HH:MM:SS")
-        if end is None:
-            return _errors(400, "to: expected YYYY-MM-DD HH:MM:SS")
-        if start > end:
-            return _errors(400, "from must be <= to")
+        if start is None or end is None or start > end:
+            return status_response(400)
         try:
             offset = int(q.get("offset", 0))
             limit = int(q.get("limit", DEFAULT_LIMIT))
         except ValueError:
-            return _errors(400, "offset and limit must be integers")
-        if limit > MAX_LIMIT:
-            return _errors(400, f"limit must be <= {MAX_LIMIT}")
-        if limit < 0 or offset < 0:
-            return _errors(400, "offset and limit must be >= 0")
+            return status_response(400)
+        if not 0 <= limit <= MAX_LIMIT or offset < 0:
+            return status_response(400)
         include = (q.get("includeAgenticData") or "").lower() == "true"
 
         session_ids = None
@@ -638,15 +596,15 @@ class KoreEmulator(VendorEmulator):
             try:
                 payload = json.loads(req.body)
             except ValueError:
-                return _errors(400, "Request body is not valid JSON")
+                return status_response(400)
             if not isinstance(payload, dict):
-                return _errors(400, "Request body must be a JSON object")
+                return status_response(400)
             session_ids = payload.get("sessionIds")
             if session_ids is not None and (
                 not isinstance(session_ids, list)
                 or not all(isinstance(s, str) for s in session_ids)
             ):
-                return _errors(400, "sessionIds must be an array of strings")
+                return status_response(400)
 
         records = self.select(stream_id, start, end, end_inclusive=True, session_ids=session_ids)
         page = [self._shape(rec, include) for rec in records[offset : offset + limit]]

@@ -7,9 +7,19 @@ answers ``{"date": ..., "urls": [...]}`` (or, for about half the (bot, day) pair
 on the same server, which emulate Google Cloud Storage signed URLs (bad signature → 403,
 expired → 400, both with an XML ``<Error>`` body).
 
-Per (bot, day), deterministic from the sandbox rng: about 1 day in 8 has no export (404
-``{"message": "No export found"}``); today, future days and days before 2024-01-01 have
-none either; ``missing-*`` bots answer 404 for every day, ``forbidden-*`` bots 403.
+Per (bot, day), deterministic from the sandbox rng: about 1 day in 8 has no export (404);
+today, future days and days before 2024-01-01 have none either; ``missing-*`` bots answer
+404 for every day, ``forbidden-*`` bots 403. Error bodies are what the docs show: 401
+``Unauthorized`` (plain text), the other statuses an empty body.
+
+Records hold the documented fields and values. Where the docs spell one thing two ways,
+a (bot, day) export uses one spelling throughout: the status ``botHandled`` (example, SQL)
+or ``bot_handled`` (field list); the customer's message count ``customer_messages_count``
+(example, SQL) or ``visitor_messages_count`` (field list). ``automated_resolution`` is not
+sent (the docs give none of its values); the "array of strings" whose strings the docs do
+not show (``triggered_procedures``, ``triggered_use_cases``, ``knowledge_sources``) are
+``[]``; ``conversations_data`` keys and values are the example's (``bsatScore`` 5, -1 or
+null; ``email`` and ``location`` null).
 
 Per file, deterministic: a JSON array or JSON Lines; top-level keys in upper case or not;
 gzip-compressed (``Content-Encoding: gzip``) or not; ``conversations_data`` as a JSON
@@ -54,6 +64,7 @@ from .core import (
     rng_between,
     rng_hex,
     rng_uuid,
+    status_response,
     to_utc,
 )
 
@@ -73,10 +84,6 @@ def _ts(dt: datetime) -> str:
     """``2024-05-03T08:10:01.211+00:00``."""
     dt = dt.astimezone(UTC)
     return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}+00:00"
-
-
-def _message(status: int, message: str) -> Response:
-    return json_response({"message": message}, status)
 
 
 def _gcs_error(status: int, code: str, message: str) -> Response:
@@ -148,12 +155,11 @@ _BOT_NAMES = [
 _CONVERSATION_TYPES = ["Use case", "Knowledge", "Hybrid", "Others"]
 _LANGUAGES = ["eng", "eng", "eng", "deu", "fra", "spa", "nld"]
 _CHANNELS = ["messaging", "messaging", "messaging", "email", "chat"]
-_CD_CHANNELS = ["web", "web", "whatsapp", "facebook", "email", "api"]
-_SENTIMENTS = ["neutral", "positive", "negative"]
+BOT_HANDLED = "botHandled"  # spelt "bot_handled" by the field list
 _STATUSES = [
-    ("botHandled", "resolved"),
-    ("botHandled", "informed"),
-    ("botHandled", "resolved"),
+    (BOT_HANDLED, "resolved"),
+    (BOT_HANDLED, "informed"),
+    (BOT_HANDLED, "resolved"),
     ("agent", "escalated"),
     ("email", "escalated"),
     ("customEscalation", "escalated"),
@@ -169,22 +175,8 @@ _LABELS = [
     "promo_2024",
 ]
 _SEGMENTS = ["EU customers", "Premium", "New visitors", "Logged in"]
-_REPLIES = [
-    ("Greeting", "normal"),
-    ("Order status", "normal"),
-    ("Refund policy", "knowledge"),
-    ("Escalate to agent", "escalation"),
-    ("Goodbye", "normal"),
-    ("Not understood", "fallback"),
-]
+_REPLIES = ["Greeting", "Order status", "Refund policy", "Escalate to agent", "Goodbye"]
 _INTENTS = ["Greeting", "Track order", "Request refund", "Change booking", "Talk to agent"]
-_USE_CASES = ["Order tracking", "Refunds", "Booking changes", "Account access"]
-_KNOWLEDGE_SOURCES = [
-    ("Refund policy", "https://help.example.com/hc/en-us/articles/360001"),
-    ("Shipping times", "https://help.example.com/hc/en-us/articles/360002"),
-    ("Change your booking", "https://help.example.com/hc/en-us/articles/360003"),
-    ("Reset your password", "https://help.example.com/hc/en-us/articles/360004"),
-]
 _CITIES = [("Spain", "Barcelona"), ("Germany", "Berlin"), ("France", "Lyon"), ("Italy", "Rome")]
 _REASONING = [
     "The customer confirmed the answer solved their question.",
@@ -198,27 +190,46 @@ def bot_name(bot_id: str) -> str:
     return _BOT_NAMES[zlib.crc32(bot_id.encode()) % len(_BOT_NAMES)]
 
 
-def _conversation(rng: Random, bot_id: str, day: date) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Spelling:
+    """How one export spells what the docs spell two ways."""
+
+    bot_handled: str = BOT_HANDLED  # or "bot_handled"
+    customer_count: str = "customer_messages_count"  # or "visitor_messages_count"
+
+    @classmethod
+    def draw(cls, rng: Random) -> Spelling:
+        return cls(
+            bot_handled=BOT_HANDLED if rng.random() < 0.5 else "bot_handled",
+            customer_count=(
+                "customer_messages_count" if rng.random() < 0.5 else "visitor_messages_count"
+            ),
+        )
+
+
+def _conversation(rng: Random, bot_id: str, day: date, spelling: Spelling) -> dict[str, Any]:
     r = rng
     end = day_start(day) + timedelta(milliseconds=r.randint(0, 86_400_000 - 1))
     start = end - timedelta(milliseconds=r.randint(5_000, 3 * 3_600_000))
     conversation_type = r.choice(_CONVERSATION_TYPES)
     status, last_resolution = r.choice(_STATUSES)
+    if status == BOT_HANDLED:
+        status = spelling.bot_handled
     language = r.choice(_LANGUAGES)
     knowledge = conversation_type in ("Knowledge", "Hybrid") or r.random() < 0.1
     customer = r.randint(0, 12)
     bot_messages = r.randint(0, 2) if customer == 0 else r.randint(customer, customer * 2 + 2)
 
     data: dict[str, Any] = {
-        "bsatScore": r.choice([1, 2, 3, 4, 5, 5, 4, -1, -1, None, None, None]),
+        "bsatScore": r.choice([5, 5, -1, None, None]),
         "convoId": rng_hex(r),
-        "email": r.choice([None, None, f"customer{r.randint(1, 9999)}@example.org"]),
-        "location": r.choice([None, None, "41.3485806,1.9787689", "52.5200,13.4050"]),
+        "email": None,
+        "location": None,
         "confidence_score": r.randint(35, 100),
         "lastDetectedLanguage": language,
-        "lastDetectedSentiment": r.choice(_SENTIMENTS),
+        "lastDetectedSentiment": "neutral",
         "usedLanguage": language,
-        "channel": r.choice(_CD_CHANNELS),
+        "channel": "web",
     }
     if r.random() < 0.35:
         country, city = r.choice(_CITIES)
@@ -235,12 +246,11 @@ def _conversation(rng: Random, bot_id: str, day: date) -> dict[str, Any]:
             for _ in range(r.randint(1, 2))
         ]
         data["city"] = city
-        data["manageBooking"] = r.choice(["possible", "not_possible"])
+        data["manageBooking"] = "possible"
 
     replies = []
     intent_replies = []
     for _ in range(r.randint(1, 5) if bot_messages else 0):
-        name, kind = r.choice(_REPLIES)
         at = rng_between(r, start, end)
         intent_id = rng_hex(r)
         replies.append(
@@ -248,8 +258,8 @@ def _conversation(rng: Random, bot_id: str, day: date) -> dict[str, Any]:
                 "reply_timestamp": _ts(at),
                 "reply_id": rng_hex(r),
                 "reply_language": language,
-                "reply_name": name,
-                "reply_type": kind,
+                "reply_name": r.choice(_REPLIES),
+                "reply_type": "normal",
                 "intent_id": intent_id,
             }
         )
@@ -264,27 +274,13 @@ def _conversation(rng: Random, bot_id: str, day: date) -> dict[str, Any]:
     order = sorted(range(len(replies)), key=lambda i: replies[i]["reply_timestamp"])
     replies = [replies[i] for i in order]
     intent_replies = [intent_replies[i] for i in order]
-    procedures = [
-        {"procedure_id": rng_hex(r), "intent_id": rng_hex(r), "use_case_name": r.choice(_USE_CASES)}
-        for _ in range(r.choice([0, 0, 0, 1, 2]))
-    ]
-    use_cases = [
-        {
-            "intent_id": rng_hex(r),
-            "intent_name": r.choice(_INTENTS),
-            "use_case_type": r.choice(["dialogue", "procedure"]),
-        }
-        for _ in range(r.choice([0, 1, 1, 2]))
-    ]
-    evaluated = r.random() < 0.8
-    automated = r.random() < 0.6
     generated = r.randint(1, 4) if knowledge else 0
     not_understood = r.randint(0, customer // 2) if customer else 0
     return {
         "bot_id": bot_id,
         "bot_name": bot_name(bot_id),
         "conversation_id": rng_uuid(r),
-        "platform_conversation_id": rng_hex(r) if r.random() < 0.95 else None,
+        "platform_conversation_id": rng_hex(r),
         "conversation_start_time": _ts(start),
         "conversation_end_time": _ts(end),
         "conversation_type": conversation_type,
@@ -295,17 +291,12 @@ def _conversation(rng: Random, bot_id: str, day: date) -> dict[str, Any]:
         "conversations_data": data,
         "test_mode": r.random() < 0.05,
         "conversation_status": status,
-        "automated_resolution": (
-            ("automated_resolution" if automated else "no_automated_resolution")
-            if evaluated
-            else None
-        ),
-        "automated_resolution_reasoning": r.choice(_REASONING) if evaluated else None,
+        **({"automated_resolution_reasoning": r.choice(_REASONING)} if r.random() < 0.8 else {}),
         "last_resolution": last_resolution,
         "triggered_replies": replies,
         "triggered_intent_replies": intent_replies,
-        "triggered_procedures": procedures,
-        "triggered_use_cases": use_cases,
+        "triggered_procedures": [],
+        "triggered_use_cases": [],
         "has_knowledge_response_attempt": knowledge,
         "is_llm_conversation": knowledge and r.random() < 0.7,
         "knowledge_notUnderstood_count": str(r.randint(0, 2) if knowledge else 0),
@@ -313,13 +304,9 @@ def _conversation(rng: Random, bot_id: str, day: date) -> dict[str, Any]:
         "knowledge_errorOccurred_count": str(r.choice([0, 0, 0, 1]) if knowledge else 0),
         "knowledge_escalationRequired_count": str(r.choice([0, 0, 1]) if knowledge else 0),
         "knowledge_fallback_count": str(r.choice([0, 0, 1, 2]) if knowledge else 0),
-        "knowledge_sources": [
-            {"title": t, "url": u}
-            for t, u in r.sample(_KNOWLEDGE_SOURCES, min(generated, len(_KNOWLEDGE_SOURCES)))
-        ],
+        "knowledge_sources": [],
         "bot_messages_count": str(bot_messages),
-        "visitor_messages_count": str(customer),
-        "customer_messages_count": str(customer),
+        spelling.customer_count: str(customer),
         "not_understood_messages_count": str(not_understood),
     }
 
@@ -357,7 +344,6 @@ def _large_record(bot_id: str, day: date, i: int, pad: int = 0) -> dict[str, Any
         },
         "test_mode": False,
         "conversation_status": "botHandled",
-        "automated_resolution": "automated_resolution",
         "automated_resolution_reasoning": "The customer confirmed the answer solved it."
         + " " * pad,
         "last_resolution": "resolved",
@@ -388,9 +374,8 @@ def _large_record(bot_id: str, day: date, i: int, pad: int = 0) -> dict[str, Any
         "knowledge_errorOccurred_count": "0",
         "knowledge_escalationRequired_count": "0",
         "knowledge_fallback_count": "0",
-        "knowledge_sources": [{"title": "Refund policy", "url": _KNOWLEDGE_SOURCES[0][1]}],
+        "knowledge_sources": [],
         "bot_messages_count": str(i % 9 + 1),
-        "visitor_messages_count": str(i % 7 + 1),
         "customer_messages_count": str(i % 7 + 1),
         "not_understood_messages_count": "0",
     }
@@ -564,7 +549,8 @@ class ZendeskAIEmulator(VendorEmulator):
             for n in range(r.choice([1, 1, 2, 3]))
         ]
         count = self.day_count(r)
-        records = [_conversation(r, bot_id, day) for _ in range(count)]
+        spelling = Spelling.draw(r)
+        records = [_conversation(r, bot_id, day, spelling) for _ in range(count)]
         records.sort(key=lambda rec: rec["conversation_end_time"])
         # contiguous chunks, some possibly empty
         cuts = sorted(r.randint(0, count) for _ in range(len(files) - 1))
@@ -643,34 +629,34 @@ class ZendeskAIEmulator(VendorEmulator):
     def handle_signed_urls(self, req: Request) -> Response:
         creds = CREDENTIALS
         if req.headers.get("organizationId") != creds["organization_id"]:
-            return _message(401, "Unauthorized")
+            return status_response(401, "Unauthorized")
         if req.headers.get("authorization") != creds["api_key"]:
-            return _message(401, "Unauthorized")
+            return status_response(401, "Unauthorized")
         bot_id = (req.headers.get("botId") or "").strip()
         if not bot_id:
-            return _message(400, "botId header is required")
+            return status_response(400)
         try:
             payload = json.loads(req.body or b"")
         except ValueError:
-            return _message(400, "Request body must be JSON")
+            return status_response(400)
         if not isinstance(payload, dict):
-            return _message(400, "Request body must be a JSON object")
+            return status_response(400)
         raw_date = payload.get("date")
         if not isinstance(raw_date, str) or not _DATE_RE.fullmatch(raw_date):
-            return _message(400, "date must be an ISO date string (YYYY-MM-DD)")
+            return status_response(400)
         try:
             day = date.fromisoformat(raw_date)
         except ValueError:
-            return _message(400, "date must be an ISO date string (YYYY-MM-DD)")
+            return status_response(400)
         ttl = payload.get("ttl", DEFAULT_TTL_MINUTES)
         if isinstance(ttl, bool) or not isinstance(ttl, int) or ttl <= 0:
-            return _message(400, "ttl must be a positive integer (minutes)")
+            return status_response(400)
 
         if bot_id.startswith("forbidden-"):
-            return _message(403, "Bot does not belong to this organization")
+            return status_response(403)
         exp = self.export(bot_id, day)
         if exp is None:
-            return _message(404, "No export found")
+            return status_response(404)
 
         with self._lock:
             index = self._issued

@@ -54,15 +54,15 @@ def main() -> int:
     return 0
 
 
-#: (vendor, partition_key) rows of convai_daily_metrics summed per day; rates re-weighted
+#: (vendor, partition_key) rows of convai_daily_metrics summed per day, the rates recomputed
+#: from the summed figures (null where the vendor has no signal for one)
 DAILY_BY_VENDOR = f"""
 select vendor, day, sum(conversations)::bigint,
-       sum(deflection_rate * conversations) / nullif(sum(conversations), 0),
-       sum(escalation_rate * conversations) / nullif(sum(conversations), 0),
-       (sum(user_messages) - sum(not_understood_messages))
-           / nullif(sum(user_messages) filter (where understood_rate is not null), 0),
+       sum(deflected_conversations) / nullif(sum(conversations), 0),
+       sum(escalated_conversations) / nullif(sum(conversations), 0),
+       (sum(user_messages) - sum(not_understood_messages)) / nullif(sum(user_messages), 0),
        sum(csat_avg * csat_responses) / nullif(sum(csat_responses), 0),
-       sum(assist_use_rate * conversations) / nullif(sum(conversations), 0),
+       sum(assist_used_conversations) / nullif(sum(conversations), 0),
        max(aurion_help_center_deflection_rate)
 from "{SCHEMA}".convai_daily_metrics
 group by vendor, day

@@ -47,6 +47,16 @@ def _object_schema(schema: dict[str, t.Any]) -> dict[str, t.Any] | None:
     return None
 
 
+def _item_schema(schema: dict[str, t.Any]) -> dict[str, t.Any] | None:
+    """The items of an array schema (or of its array alternative in anyOf / oneOf)."""
+    if "array" in _types(schema) and isinstance(schema.get("items"), dict):
+        return schema["items"]
+    for option in schema.get("anyOf", []) + schema.get("oneOf", []):
+        if (found := _item_schema(option)) is not None:
+            return found
+    return None
+
+
 def _compile(schema: dict[str, t.Any]) -> _Node:
     extra_allowed = schema.get("additionalProperties", False) not in (False, None) or (
         "patternProperties" in schema
@@ -54,9 +64,11 @@ def _compile(schema: dict[str, t.Any]) -> _Node:
     properties: dict[str, dict] = schema.get("properties", {})
     node = _Node(known=None if extra_allowed else frozenset(properties))
     for name, prop in properties.items():
+        # a field can be either (e.g. an object in the vendor's field table, an array of
+        # them in its sample): each form is checked when it comes
         if (obj := _object_schema(prop)) is not None:
             node.objects[name] = _compile(obj)
-        elif "array" in _types(prop) and (obj := _object_schema(prop.get("items") or {})):
+        if (obj := _object_schema(_item_schema(prop) or {})) is not None:
             node.arrays[name] = _compile(obj)
     return node
 

@@ -100,7 +100,7 @@ LONG_START, LONG_END = "2026-10-01", "2026-10-11"
 
 @pytest.fixture(scope="module")
 def long_sync(tmp_path_factory):
-    with Sandbox(seed=7, per_day=12) as sb:
+    with Sandbox(seed=7, per_day=12, agentx_custom_metadata=True) as sb:
         run = run_tap(agentx_config(sb, LONG_START, LONG_END),
                       tmp_path_factory.mktemp("agentx-long"))
         yield SimpleNamespace(sandbox=sb, run=run, stats=sb.stats.snapshot())
@@ -270,7 +270,7 @@ def test_missing_and_forbidden_bots_fail_alone_with_their_meaning(sandbox, tmp_p
     assert "Traceback" not in run.stderr
     assert (
         f"AgentX: agentx_conversations [bot_name=missing-bot] window {day}: HTTP 404 for GET "
-        f"{sandbox.url}{PATH[CONV]}: the bot name or id was not found (Bot missing-bot not found)"
+        f"{sandbox.url}{PATH[CONV]}: the bot name or id was not found"
     ) in run.stderr
     assert (
         f"AgentX: agentx_messages [bot_name=forbidden-bot] window {day}: HTTP 403 for GET "
@@ -381,7 +381,8 @@ def test_documented_sample_values_convert_to_exact_strings(sandbox):
 # -- end to end ---------------------------------------------------------------------------------
 
 
-def test_meltano_run_loads_the_truth_into_postgres(sandbox, pg, tmp_path):
+def test_meltano_run_loads_the_truth_into_postgres(make_sandbox, pg, tmp_path):
+    sandbox = make_sandbox(agentx_custom_metadata=True)
     schema = "agentx_e2e"
     meltano_load([CONV, MSG], schema, sandbox.url, pg, tmp_path)
     # the select setting was honoured: only AgentX was asked

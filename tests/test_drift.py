@@ -37,6 +37,21 @@ def test_unknown_fields_are_reported_once_by_path(caplog):
     assert not any("custom" in m for m in messages)  # metadata allows any key
 
 
+def test_a_field_either_object_or_array_is_checked_in_both_forms(caplog):
+    either = {"anyOf": [
+        {"type": "object", "properties": {"id": {"type": "string"}}},
+        {"type": "array", "items": {"type": "object", "properties": {"id": {"type": "string"}}}},
+        {"type": "null"},
+    ]}
+    schema = {"type": "object", "properties": {"id": {"type": "string"}, "either": either}}
+    reporter = DriftReporter("s", schema, logging.getLogger("drift-test"))
+    with caplog.at_level(logging.WARNING):
+        reporter.check({"id": "1", "either": {"id": "a", "alone": 1}})
+        reporter.check({"id": "2", "either": [{"id": "b", "listed": 2}]})
+        reporter.check({"id": "3", "either": None})
+    assert reporter.reported == {"either.alone", "either[].listed"}
+
+
 def test_known_records_pass_unchanged():
     reporter = DriftReporter("s", SCHEMA, logging.getLogger("drift-test"))
     record = {"id": "1", "meta": None, "agent": {"name": "x"}, "tags": []}

@@ -3,14 +3,23 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 import requests
 
 from sandbox import SANDBOX, Sandbox
+from tests.support.vendor_docs import (
+    Documented,
+    documented,
+    json_examples,
+    page,
+    table_fields,
+    undocumented,
+)
 
 NOW = "2026-03-01T12:00:00Z"
 DAY = 86400
@@ -46,12 +55,15 @@ def agentx(sb: Sandbox, kind: str = "conversations", **params: object) -> reques
     return requests.get(sb.url + AGENTX + kind, params=query, headers=headers, timeout=5)
 
 
-def test_auth_refused(sb: Sandbox) -> None:
-    assert airgentic(sb, key="wrong").status_code == 401
+def test_auth_refused_with_no_body(sb: Sandbox) -> None:
+    # the docs of these three show no error body
+    r = airgentic(sb, key="wrong")
+    assert (r.status_code, r.content) == (401, b"")
     r = requests.get(sb.url + AGENTX + "messages", params={"bot_name": "b1"}, timeout=5)
-    assert (r.status_code, r.json()) == (401, {"message": "Unauthorized"})
+    assert (r.status_code, r.content) == (401, b"")
     r = requests.get(sb.url + AURION, headers={"Authorization": "Bearer nope"}, timeout=5)
-    assert (r.status_code, r.json()) == (401, {"detail": "Not authenticated"})
+    assert (r.status_code, r.content) == (401, b"")
+    assert r.headers["WWW-Authenticate"] == "Bearer"
 
 
 def test_airgentic_page(sb: Sandbox) -> None:
@@ -68,7 +80,8 @@ def test_airgentic_page(sb: Sandbox) -> None:
     many = sb.truth("airgentic_records", "2026-01-01", "2026-02-01", service_id="web")
     plain = [rec for rec in many if "." not in rec["date_time"]]
     assert 0 < len(plain) < len(many) / 2
-    assert airgentic(sb, service_id="forbidden-x").json() == {"detail": "Insights API not enabled"}
+    forbidden = airgentic(sb, service_id="forbidden-x")
+    assert (forbidden.status_code, forbidden.content) == (403, b"")
     assert airgentic(sb, service_id="missing-x").status_code == 404
     assert airgentic(sb, start_date="2026/01/20").status_code == 400
     assert airgentic(sb, end_date="2026-01-19").status_code == 400
@@ -174,3 +187,107 @@ def test_aurion_day(sb: Sandbox) -> None:
         assert r.status_code == 403 and "not permitted" in r.json()["detail"]
     finally:
         del sb.options["aurion_preview"]
+
+
+# ------------------------------------------------------------------ what the vendor docs show
+# Each vendor's responses, over a month of data, hold only the paths, JSON types and
+# deciding values of its published docs (docs/vendor-docs/): tests/support/vendor_docs.py.
+
+
+def test_airgentic_serves_only_what_its_docs_show(sb: Sandbox) -> None:
+    text, docs = page("airgentic"), documented("airgentic")
+    for row in table_fields(text, "Each record in data can include the following fields",
+                            "Taxonomy structure", r"^(?P<name>[a-z_0-9]+) \|$"):
+        docs.add_field(f"data[].{row['name']}")  # the table gives no types
+    for n in range(2, 6):  # one row documents "class_custom1 to class_custom5"
+        docs.add_field(f"data[].class_custom{n}", *docs.types["data[].class_custom1"])
+    assert "data[].previous_thread_id" in docs.types  # documented by the table alone
+    served = [airgentic(sb, service_id=service, start_date="2026-01-01", end_date="2026-01-31")
+              .json() for service in ("web", "support")]
+    assert sum(len(body["data"]) for body in served) > 500
+    decisive = ("data[].completeness", "data[].user_rating", "data[].sentiment",
+                "data[].moderated_hate", "data[].moderated_selfharm", "data[].moderated_sexual",
+                "data[].moderated_violence")
+    # "null values for fields that were added after the conversation took place"
+    record_field = re.compile(r"data\[\]\.\w+")
+    assert undocumented(docs, served, decisive=decisive, nullable=record_field) == []
+    ratings = {rec["user_rating"] for body in served for rec in body["data"]}
+    assert ratings == {"Good", None}
+
+
+def _agentx_docs(text: str, item_key: str) -> Documented:
+    """The documented paths of one AgentX endpoint: its response example (the one whose
+    records have `item_key`)."""
+    docs = Documented()
+    for example in json_examples(text):
+        if item_key in example["data"][0]:
+            docs.add_example(example)
+    return docs
+
+
+def agentx_all(sb: Sandbox, kind: str, **params: object) -> list[dict]:
+    """Every page of one AgentX window, following the cursor."""
+    pages, cursor = [], None
+    while True:
+        body = agentx(sb, kind, per_page=1000, **params,
+                      **({"cursor": cursor} if cursor else {})).json()
+        pages.append(body)
+        cursor = body["cursor"]
+        if cursor is None:
+            return pages
+
+
+def test_agentx_serves_only_what_its_docs_show(sb: Sandbox) -> None:
+    text = page("agentx")
+    conversations, messages = _agentx_docs(text, "startTime"), _agentx_docs(text, "time")
+    for docs in (conversations, messages):  # the examples show the last page only
+        docs.add_field("cursor", "string", text=text, quote="Pass the cursor value returned in "
+                       "the response until it is null")
+    conversations.add_values(text, "Tags applied to the conversation. For example, resolved, "
+                             "informed.", "data[].tags[]", "resolved", "informed")
+    messages.add_values(text, "Type of message. For example, UserInput, BotMessage.",
+                        "data[].type", "UserInput", "BotMessage")
+    sb.options["agentx_rate_limit"] = 0
+    try:
+        window = {"start_time": JAN20 - 20 * DAY, "end_time": JAN20 + 10 * DAY}
+        served = {kind: agentx_all(sb, kind, **window) for kind in ("conversations", "messages")}
+        refused = agentx(sb, bot_name="missing-bot")
+    finally:
+        del sb.options["agentx_rate_limit"]
+    assert sum(len(p["data"]) for p in served["conversations"]) > 200
+    assert undocumented(conversations, served["conversations"], decisive=(
+        "data[].tags[]", "data[].metadata.browser_visitorType")) == []
+    assert undocumented(messages, served["messages"], decisive=("data[].type",)) == []
+    assert (refused.status_code, refused.content) == (404, b"")
+
+
+def test_agentx_custom_metadata_is_an_option(make_sandbox) -> None:
+    """Custom metadata keys ("system and custom metadata", none named) are served only
+    with `agentx_custom_metadata`, and change no other value."""
+    plain = make_sandbox(agentx_rate_limit=0)
+    custom = make_sandbox(agentx_rate_limit=0, agentx_custom_metadata=True)
+    start, end = "2026-01-10", "2026-01-20"
+    without = plain.truth("agentx_conversations", start, end, bot_name="b1")
+    with_custom = custom.truth("agentx_conversations", start, end, bot_name="b1")
+    assert not any(key.startswith("custom_") for r in without for key in r["metadata"])
+    assert any("custom_orderId" in r["metadata"] for r in with_custom)
+    for record in with_custom:
+        record["metadata"] = {k: v for k, v in record["metadata"].items()
+                              if not k.startswith("custom_")}
+    assert with_custom == without
+
+
+def test_aurion_serves_only_what_its_docs_show(sb: Sandbox) -> None:
+    docs = documented("aurion")  # the response and the error example (`detail`)
+    headers = {"Authorization": f"Bearer {SANDBOX['aurion']['token']}"}
+    first = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    served = []
+    for n in range(20):
+        params = {"date_from": (first + timedelta(days=n)).isoformat(),
+                  "date_to": (first + timedelta(days=n + 1)).isoformat()}
+        served.append(requests.get(sb.url + AURION, params=params, headers=headers,
+                                   timeout=5).json())
+    assert all(body["metadata"] == {} for body in served)  # as the docs show it
+    bad = requests.get(sb.url + AURION, params={"date_to": "x"}, headers=headers, timeout=5)
+    assert bad.status_code == 422
+    assert undocumented(docs, [*served, bad.json()], decisive=()) == []

@@ -16,7 +16,7 @@ from pathlib import Path
 from singer_sdk import SchemaDirectory, StreamSchema
 from singer_sdk.pagination import BaseAPIPaginator
 
-from tap_convai.http import clip, error_json, json_body
+from tap_convai.http import json_body
 from tap_convai.timestamps import normalize_timestamp
 from tap_convai.windows import Window, WindowedStream
 
@@ -145,14 +145,6 @@ class AgentXStream(WindowedStream):
             except (TypeError, ValueError, OverflowError, OSError):
                 raise self.malformed(response, f"`{name}` is not a timestamp") from None
         return record
-
-    def error_detail(self, response: requests.Response) -> str | None:
-        """The vendor's short `message` (e.g. "Bot x not found"), never the whole body."""
-        body = error_json(response)
-        message = body.get("message") if isinstance(body, dict) else None
-        if not isinstance(message, str) or not message.strip():
-            return None
-        return clip(message)
 
 
 class AgentXConversationsStream(AgentXStream):

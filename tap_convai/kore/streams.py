@@ -17,7 +17,7 @@ import msgspec
 from singer_sdk import SchemaDirectory, StreamSchema
 from singer_sdk.pagination import OffsetPaginator
 
-from tap_convai.http import clip, error_json, json_body
+from tap_convai.http import json_body
 from tap_convai.kore.auth import KoreAuth, auth_from_config
 from tap_convai.timestamps import format_timestamp, parse_timestamp
 from tap_convai.windows import Window, WindowedStream
@@ -169,17 +169,10 @@ class KoreInteractionsStream(WindowedStream):
     # -- the response -------------------------------------------------------------------
 
     def error_detail(self, response: requests.Response) -> str | None:
-        parts = []
+        """Which credential a 401 refused (the docs show no error body to read)."""
         if response.status_code == 401:
-            parts.append(f"auth: {self.kore_auth.description}")
-        body = error_json(response)
-        errors = body.get("errors") if isinstance(body, dict) else None
-        if isinstance(errors, list):
-            msgs = [e.get("msg") for e in errors if isinstance(e, dict)]
-            text = "; ".join(m for m in msgs if isinstance(m, str))
-            if text:
-                parts.append("Kore says: " + clip(text))
-        return "; ".join(parts) or None
+            return f"auth: {self.kore_auth.description}"
+        return None
 
     def parse_response(self, response: requests.Response) -> t.Iterator[dict]:
         _, records = self.data_array(response)

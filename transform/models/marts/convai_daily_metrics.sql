@@ -1,165 +1,114 @@
 {{ config(unique_key=['day', 'vendor', 'partition_key']) }}
 
 {#-
-  Per UTC day, vendor and source partition: conversation figures from
-  convai_conversations, and AurionAI's own daily aggregates.
-  Incremental: for every (vendor, partition) with a conversation loaded after the newest
-  one already counted here, every day from its earliest such day (minus
-  var convai_metrics_lookback_days) on is recomputed from all its conversations; a day
-  in that range that no longer has any conversation gets a row of zero conversations.
-  Formulas in docs/models.md.
+  Per UTC day, vendor and source partition: the union of the vendors' int_<vendor>__daily
+  figures (a new vendor is one more line in the list), with the rates computed here from
+  them. A rate is null where its figure is null: the vendor has no signal for it.
+  Incremental: for every (vendor, partition) with a day loaded after the newest one here,
+  every day from its earliest such day (minus var convai_metrics_lookback_days) on is
+  recomputed; a day in that range that no longer has any conversation gets a row of zero
+  conversations. Formulas in docs/models.md.
 -#}
-
 {%- set lookback = var('convai_metrics_lookback_days', 3) | int %}
+{%- set daily = [
+    ref('int_airgentic__daily'),
+    ref('int_kore__daily'),
+    ref('int_agentx__daily'),
+    ref('int_aurion__daily'),
+    ref('int_zendesk_ai__daily'),
+] %}
+{%- set columns = convai_daily_columns() %}
+{%- set counted = ['conversations', 'resolved_conversations', 'informed_conversations',
+                  'unresolved_conversations', 'unknown_conversations'] %}
 
-with
+with daily as (
+    {{ convai_union(daily, columns) }}
+),
 
 {% if is_incremental() %}
+high_water as (
+    select vendor, max(_loaded_at) as loaded from {{ this }} group by vendor
+),
+
 changed as (
-    select c.vendor, c.partition_key, min(c.day) - {{ lookback }} as from_day
-    from {{ ref('convai_conversations') }} as c
-    where c._loaded_at > (
-        select coalesce(max(t._loaded_at), '-infinity'::timestamptz) from {{ this }} as t
-        where t.vendor = c.vendor
-    )
-    group by c.vendor, c.partition_key
+    select d.vendor, d.partition_key, min(d.day) - {{ lookback }} as from_day
+    from daily as d
+    left join high_water as h on h.vendor = d.vendor
+    where d._loaded_at > coalesce(h.loaded, '-infinity'::timestamptz)
+    group by d.vendor, d.partition_key
 ),
-{% endif %}
 
-conversations as (
-    select c.*
-    from {{ ref('convai_conversations') }} as c
-    {% if is_incremental() %}
+recomputed as (
+    select d.*
+    from daily as d
     join changed as ch
-        on ch.vendor = c.vendor and ch.partition_key = c.partition_key
-        and c.day >= ch.from_day
-    {% endif %}
+        on ch.vendor = d.vendor and ch.partition_key = d.partition_key
+        and d.day >= ch.from_day
 ),
 
-aggregated as (
-    select
-        day,
-        vendor,
-        partition_key,
-        count(*) as conversations,
-        count(*) filter (where outcome = 'resolved') as resolved_conversations,
-        count(*) filter (where outcome = 'informed') as informed_conversations,
-        count(*) filter (where outcome = 'escalated') as escalated_conversations,
-        count(*) filter (where outcome = 'unresolved') as unresolved_conversations,
-        count(*) filter (where outcome = 'unknown') as unknown_conversations,
-        -- vendors with an escalation signal: Zendesk AI (conversation_status), AgentX (tags)
-        case when vendor in ('zendesk_ai', 'agentx') then
-            {{ convai_ratio('count(*) filter (where escalated = false)', 'count(*)') }}
-        end as deflection_rate,
-        case when vendor in ('zendesk_ai', 'agentx') then
-            {{ convai_ratio('count(*) filter (where escalated = true)', 'count(*)') }}
-        end as escalation_rate,
-        -- Zendesk AI: conversation_status botHandled / failedEscalation
-        case when vendor = 'zendesk_ai' then
-            {{ convai_ratio('count(*) filter (where ai_handled)', 'count(*)') }}
-        end as ai_handled_rate,
-        case when vendor = 'zendesk_ai' then
-            {{ convai_ratio('count(*) filter (where escalation_failed)', 'count(*)') }}
-        end as failed_escalation_rate,
-        -- vendors that report not-understood messages: Zendesk AI, Airgentic
-        case when vendor in ('zendesk_ai', 'airgentic') then
-            {{ convai_ratio('sum(user_messages) - sum(not_understood_messages)',
-                            'sum(user_messages)') }}
-        end as understood_rate,
-        avg(csat) as csat_avg,
-        count(csat) as csat_responses,
-        sum(user_messages)::bigint as user_messages,
-        sum(bot_messages)::bigint as bot_messages,
-        sum(not_understood_messages)::bigint as not_understood_messages,
-        case when vendor = 'kore' then
-            {{ convai_ratio('count(*) filter (where assist_suggestions_used > 0)', 'count(*)') }}
-        end as assist_use_rate,
-        sum(assist_suggestions_used)::bigint as assist_suggestions_used,
-        count(*) filter (where test_mode) as test_conversations,
-        max(_loaded_at) as _loaded_at
-    from conversations
-    group by day, vendor, partition_key
-),
-
-{% if is_incremental() %}
-emptied as (
+figures as (
+    select * from recomputed
+    union all
     -- days already here, in a recomputed range, that have no conversation any more
-    select t.day, t.vendor, t.partition_key, t._loaded_at
+    select
+        {%- for column in columns %}
+        {% if column in ('day', 'vendor', 'partition_key', '_loaded_at') -%} t.{{ column }}
+        {%- elif column in counted -%} 0
+        {%- else -%} null
+        {%- endif %} as {{ column }}{{ "," if not loop.last }}
+        {%- endfor %}
     from {{ this }} as t
     join changed as ch
         on ch.vendor = t.vendor and ch.partition_key = t.partition_key
         and t.day >= ch.from_day
     where not exists (
-        select 1 from aggregated as a
-        where a.day = t.day and a.vendor = t.vendor and a.partition_key = t.partition_key
+        select 1 from recomputed as r
+        where r.day = t.day and r.vendor = t.vendor and r.partition_key = t.partition_key
     )
-),
-{% endif %}
-
-aurion as (
-    select *
-    from {{ ref('stg_aurion__daily') }}
-    {% if is_incremental() %}
-    where _loaded_at > {{ convai_high_water('aurion') }}
-    {% endif %}
 )
-
-select
-    day, vendor, partition_key, conversations,
-    resolved_conversations, informed_conversations, escalated_conversations,
-    unresolved_conversations, unknown_conversations,
-    deflection_rate, escalation_rate, ai_handled_rate, failed_escalation_rate,
-    understood_rate, csat_avg, csat_responses,
-    user_messages, bot_messages, not_understood_messages,
-    assist_use_rate, assist_suggestions_used, test_conversations,
-    null::numeric as aurion_csat_positive_rate,
-    null::bigint as aurion_csat_total_responses,
-    null::numeric as aurion_help_center_deflection_rate,
-    null::bigint as aurion_help_center_views,
-    null::bigint as aurion_help_center_helpful,
-    null::bigint as aurion_help_center_not_helpful,
-    null::bigint as aurion_email_conversations,
-    null::bigint as aurion_email_inbound_messages,
-    null::bigint as aurion_email_outbound_messages,
-    _loaded_at
-from aggregated
-
-{% if is_incremental() %}
-union all
-
-select
-    day, vendor, partition_key, 0,
-    0, 0, 0, 0, 0,
-    null, null, null, null,
-    null, null, 0,
-    null, null, null,
-    null, null, 0,
-    null, null, null, null, null, null, null, null, null,
-    _loaded_at
-from emptied
+{% else %}
+figures as (
+    select * from daily
+)
 {% endif %}
-
-union all
 
 select
     day,
-    'aurion',
-    'all',
+    vendor,
+    partition_key,
     conversations,
-    null, null, null, null, null,
-    null, null, null, null, null,
-    csat_avg_rating,
-    csat_rated_responses,
-    null, null, null,
-    null, null, null,
-    csat_positive_rate,
-    csat_total_responses,
-    help_center_deflection_rate,
-    help_center_views,
-    help_center_helpful,
-    help_center_not_helpful,
-    email_conversations,
-    email_inbound_messages,
-    email_outbound_messages,
+    resolved_conversations,
+    informed_conversations,
+    escalated_conversations,
+    unresolved_conversations,
+    unknown_conversations,
+    deflected_conversations,
+    ai_handled_conversations,
+    failed_escalation_conversations,
+    {{ convai_ratio('deflected_conversations', 'conversations') }} as deflection_rate,
+    {{ convai_ratio('escalated_conversations', 'conversations') }} as escalation_rate,
+    {{ convai_ratio('ai_handled_conversations', 'conversations') }} as ai_handled_rate,
+    {{ convai_ratio('failed_escalation_conversations', 'conversations') }}
+        as failed_escalation_rate,
+    {{ convai_ratio('user_messages - not_understood_messages', 'user_messages') }}
+        as understood_rate,
+    csat_avg,
+    csat_responses,
+    user_messages,
+    bot_messages,
+    not_understood_messages,
+    {{ convai_ratio('assist_used_conversations', 'conversations') }} as assist_use_rate,
+    assist_used_conversations,
+    assist_suggestions_used,
+    test_conversations,
+    aurion_csat_positive_rate,
+    aurion_csat_total_responses,
+    aurion_help_center_deflection_rate,
+    aurion_help_center_views,
+    aurion_help_center_helpful,
+    aurion_help_center_not_helpful,
+    aurion_email_conversations,
+    aurion_email_inbound_messages,
+    aurion_email_outbound_messages,
     _loaded_at
-from aurion
+from figures

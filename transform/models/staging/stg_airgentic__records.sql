@@ -14,7 +14,6 @@ select
     completeness,
     sentiment,
     user_rating,
-    case user_rating when 'Good' then 1 when 'Bad' then 0 end as user_rating_score,
     error_code,
     needs_review,
     billable,
@@ -27,14 +26,13 @@ select
     country,
     latitude::double precision as latitude,
     longitude::double precision as longitude,
-    coalesce(cardinality(citation_urls), 0) as citations,
+    citation_urls,
     standalone_question_id,
     cluster ->> 'cluster_id' as cluster_id,
     cluster ->> 'label' as cluster_label,
     cluster ->> 'period_month' as cluster_period_month,
     theme ->> 'theme_id' as theme_id,
     theme ->> 'label' as theme_label,
-    coalesce(cardinality(taxonomies), 0) as taxonomies,
     {{ convai_utc('_sdc_batched_at') }} as _loaded_at
 from {{ source('convai', 'airgentic_records') }}
 where _sdc_deleted_at is null

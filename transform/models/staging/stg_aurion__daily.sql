@@ -1,9 +1,9 @@
 -- One row per AurionAI daily insights window (UTC day): the vendor's own aggregates.
+-- Its documented response counts no conversations (`metadata` is {}).
 select
     ({{ convai_utc('window_start') }} at time zone 'UTC')::date as day,
     {{ convai_utc('window_start') }} as window_start,
     {{ convai_utc('window_end') }} as window_end,
-    (metadata ->> 'conversation_count')::bigint as conversations,
     (csat ->> 'avg_rating')::numeric as csat_avg_rating,
     (csat ->> 'positive_rate')::numeric as csat_positive_rate,
     (csat ->> 'positive_responses')::bigint as csat_positive_responses,
@@ -17,8 +17,6 @@ select
     (email_channel_metrics ->> 'email_conversations')::bigint as email_conversations,
     (email_channel_metrics ->> 'inbound_messages')::bigint as email_inbound_messages,
     (email_channel_metrics ->> 'outbound_messages')::bigint as email_outbound_messages,
-    (select sum((h ->> 'conversation_count')::bigint) from unnest(busiest_hours) as h)
-        as busiest_hours_conversations,
     {{ convai_utc('_sdc_batched_at') }} as _loaded_at
 from {{ source('convai', 'aurion_insights') }}
 where _sdc_deleted_at is null

@@ -6,15 +6,10 @@ select
     a.action ->> 'actionType' as action_type,
     a.action -> 'action' ->> 'searchPhrase' as search_phrase,
     (a.action -> 'action' ->> 'displayTime')::timestamptz as displayed_at,
-    coalesce(jsonb_array_length(
-        case when jsonb_typeof(a.action -> 'action' -> 'suggestionsShown') = 'array'
-             then a.action -> 'action' -> 'suggestionsShown' end), 0) as suggestions_shown,
+    a.action -> 'action' -> 'suggestionsShown' as suggestions_shown,
     (a.action -> 'action' ->> 'suggestionUsed')::integer as suggestion_used,
     (a.action -> 'action' ->> 'correctionsPresented')::integer as corrections_presented,
     (a.action -> 'action' ->> 'correctionsAccepted')::integer as corrections_accepted,
-    coalesce(jsonb_array_length(
-        case when jsonb_typeof(a.action -> 'used') = 'array' then a.action -> 'used' end
-    ), 0) as uses,
     {{ convai_utc('k._sdc_batched_at') }} as _loaded_at
 from {{ source('convai', 'kore_interactions') }} as k
 cross join lateral unnest(k."agentActions") with ordinality as a (action, ordinality)

@@ -1,5 +1,7 @@
--- One row per use of an AI suggestion in a Kore segment (sent, copied, executed...),
--- from the agent's own searches (agentActions) and from proactive suggestions.
+-- One row per use of an AI suggestion in a Kore segment (`used[]` of the agent's own
+-- searches, agentActions, and of proactive suggestions). The documented target is
+-- `target.answer`; a use of another shape (the docs show proactive `used` as [] only)
+-- keeps its row with null details.
 with suggestion_sets as (
     select k.stream_id, k."segmentID" as segment_id, 'agent_action' as origin,
            s.ordinality::integer as set_index, s.item -> 'used' as used,
@@ -22,19 +24,11 @@ select
     s.set_index,
     u.ordinality::integer as use_index,
     u.item ->> 'targetType' as target_type,
-    tgt.value ->> 'status' as status,
-    (tgt.value ->> 'usedTime')::timestamptz as used_at,
-    tgt.value -> 'feedback' ->> 'response' as feedback,
+    u.item -> 'target' -> 'answer' ->> 'status' as status,
+    (u.item -> 'target' -> 'answer' ->> 'usedTime')::timestamptz as used_at,
+    u.item -> 'target' -> 'answer' -> 'feedback' ->> 'response' as feedback,
     {{ convai_utc('s._sdc_batched_at') }} as _loaded_at
 from suggestion_sets as s
 cross join lateral jsonb_array_elements(
     case when jsonb_typeof(s.used) = 'array' then s.used else '[]'::jsonb end
 ) with ordinality as u (item, ordinality)
-left join lateral (
-    select e.value from jsonb_each(
-        case when jsonb_typeof(u.item -> 'target') = 'object' then u.item -> 'target'
-             else '{}'::jsonb end
-    ) as e
-    where jsonb_typeof(e.value) = 'object'
-    limit 1
-) as tgt on true

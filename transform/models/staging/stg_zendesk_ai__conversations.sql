@@ -15,11 +15,12 @@ select
     last_resolution,
     automated_resolution,
     (conversations_data ->> 'bsatScore')::numeric as bsat_score,
-    -- the export documentation names the customer's message count both
-    -- customer_messages_count (example, metrics) and visitor_messages_count (field list)
-    coalesce(customer_messages_count, visitor_messages_count) as customer_messages,
-    bot_messages_count as bot_messages,
-    not_understood_messages_count as not_understood_messages,
+    -- the export documentation spells the customer's message count both ways:
+    -- customer_messages_count (example, metrics), visitor_messages_count (field list)
+    customer_messages_count,
+    visitor_messages_count,
+    bot_messages_count,
+    not_understood_messages_count,
     has_knowledge_response_attempt,
     is_llm_conversation,
     "knowledge_notUnderstood_count" as knowledge_not_understood,
@@ -27,7 +28,6 @@ select
     "knowledge_errorOccurred_count" as knowledge_errors,
     "knowledge_escalationRequired_count" as knowledge_escalations_required,
     knowledge_fallback_count as knowledge_fallbacks,
-    coalesce(cardinality(triggered_replies), 0) as triggered_replies,
     {{ convai_utc('_sdc_batched_at') }} as _loaded_at
 from {{ source('convai', 'zendesk_ai_conversations') }}
 where _sdc_deleted_at is null
