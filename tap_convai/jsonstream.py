@@ -77,6 +77,7 @@ def reader(chunks: Iterable[bytes]) -> io.BufferedReader:
 
 _STRING = re.compile(rb'"[^"\\]*+(?:\\.[^"\\]*+)*+"', re.S)  # a whole string
 _STRING_REST = re.compile(rb'[^"\\]*+(?:\\.[^"\\]*+)*+', re.S)  # inside one, up to its end
+_UP_TO_OPEN_STRING = re.compile(rb'(?:[^"]*+"[^"\\]*+(?:\\.[^"\\]*+)*+")*+[^"]*+', re.S)
 _BRACKETS = bytes.maketrans(b"{}", b"[]")
 _NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
 
@@ -115,21 +116,12 @@ class NestingGuard:
         return -1
 
     def _outside_strings(self, chunk: bytes, start: int) -> bytes:
-        text = _STRING.sub(b"", chunk[start:])
-        opened = text.find(b'"')
-        if opened < 0:
-            self.in_string = False
-            return text
-        # a string runs past this chunk: it starts at the chunk's last unescaped quote
-        quote = len(chunk)
-        while True:
-            quote = chunk.rfind(b'"', start, quote)
-            backslashes = len(chunk[start:quote]) - len(chunk[start:quote].rstrip(b"\\"))
-            if backslashes % 2 == 0:
-                break
-        self.in_string = True
-        self._string_end(chunk, quote + 1)
-        return text[:opened]
+        # complete strings up to where one runs past this chunk (if one does)
+        end = _UP_TO_OPEN_STRING.match(chunk, start).end()  # type: ignore[union-attr]
+        self.in_string = end < len(chunk)
+        if self.in_string:
+            self._string_end(chunk, end + 1)
+        return _STRING.sub(b"", chunk[start:end])
 
     def _count(self, brackets: bytes) -> None:
         if not brackets:

@@ -34,7 +34,7 @@ from tap_convai.windows import Window, WindowedStream
 from tap_convai.zendesk_ai.files import FileFormatError, read_objects
 
 if t.TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
 
 SCHEMAS = SchemaDirectory(Path(__file__).parent / "schemas")
 
@@ -64,8 +64,11 @@ class SignedUrlRefused(Exception):
 
 def signed_url_problem(url: str) -> str | None:
     """Why the tap will not fetch a signed URL (naming its host); None: it may."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+    except ValueError:
+        return "it is not a URL"
     if not host:
         return "it has no host"
     if parts.scheme == "http" and not is_loopback_host(host):
@@ -144,6 +147,10 @@ class ZendeskAIConversationsStream(WindowedStream):
         response = self.request_decorator(self._send_validated)(prepared)
         if response.status_code == 404:
             return None
+        return self.export_urls(response)
+
+    def export_urls(self, response: requests.Response) -> list[str]:
+        """The file URLs of a get-signed-urls answer, each one the tap may fetch."""
         body = self.decode_json(response)
         urls = None
         if isinstance(body, dict):
@@ -214,15 +221,22 @@ class ZendeskAIConversationsStream(WindowedStream):
         """The records of one file. `progress[file]` counts those already emitted: a
         download retried after a broken connection skips them (files are immutable)."""
         key = describe_url(url)
+        parse = self.file_parser(context, day)
+        try:
+            yield from self.streamed_records(key, progress, lambda: self.open_file(url), parse)
+        except BodyFormatError as exc:
+            raise VendorError(f"{self.where()}: malformed export file GET {key}: {exc}") from None
+
+    def file_parser(
+        self, context: dict, day: dt.date
+    ) -> Callable[[requests.Response], Iterator[dict]]:
+        """What reads the records of one of the day's files from its answer."""
 
         def parse(response: requests.Response) -> Iterator[dict]:
             for index, raw in enumerate(read_objects(body_chunks(response))):
                 yield self.normalize(raw, context, day, index)
 
-        try:
-            yield from self.streamed_records(key, progress, lambda: self.open_file(url), parse)
-        except BodyFormatError as exc:
-            raise VendorError(f"{self.where()}: malformed export file GET {key}: {exc}") from None
+        return parse
 
     def window_records(self, context: dict, window: Window) -> Iterator[dict]:
         """Every file of one (bot, day); fresh URLs when storage refuses one."""
