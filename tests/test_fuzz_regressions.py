@@ -4,6 +4,7 @@ exception. `make fuzz` looks for new ones."""
 
 from __future__ import annotations
 
+import itertools
 import random
 
 import pytest
@@ -69,7 +70,7 @@ def test_the_nesting_guard_follows_strings_and_escapes_across_any_chunking():
         deepest, final = _reference_depth(text)
         cuts = sorted(rng.sample(range(1, len(text)), min(len(text) - 1, rng.randrange(0, 6))))
         bounds = [0, *cuts, len(text)]
-        chunks = [text[a:b] for a, b in zip(bounds, bounds[1:], strict=False)]
+        chunks = [text[a:b] for a, b in itertools.pairwise(bounds)]
         guard = NestingGuard(limit=deepest)
         for chunk in chunks:
             guard.feed(chunk)
