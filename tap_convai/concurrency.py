@@ -34,9 +34,9 @@ if t.TYPE_CHECKING:
     from tap_convai.windows import Window, WindowedStream
 
 #: bytes of fetched responses that may wait in memory to be written, across the run
-BUDGET_BYTES = 16 * 1024 * 1024
+BUDGET_BYTES = 2 * 1024 * 1024
 #: a hand-over from a worker to the writer: this many response bytes or records
-CHUNK_BYTES = 1024 * 1024
+CHUNK_BYTES = 64 * 1024
 CHUNK_RECORDS = 500
 
 class WorkerStopped(Exception):
