@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 MELTANO := $(VENV)/bin/meltano
 
-.PHONY: install meltano-install demo test test-sdk-next lint sandbox bench clean
+.PHONY: install meltano-install demo test test-sdk-next lint sandbox bench fuzz clean
 
 install: $(VENV)/.installed
 
@@ -48,6 +48,13 @@ sandbox: install
 
 bench: install meltano-install
 	$(PY) -m bench
+
+# A fuzz target per response parser, FUZZ_RUNS inputs each (not part of `make test`; every
+# crash found becomes a case of tests/test_fuzz_regressions.py)
+FUZZ_RUNS ?= 20000
+fuzz: install
+	$(PY) -m pip install -q -e ".[fuzz]"
+	$(PY) -m fuzz --runs $(FUZZ_RUNS)
 
 clean:
 	rm -rf $(VENV) $(SDK_NEXT) .meltano output .pytest_cache

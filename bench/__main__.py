@@ -18,6 +18,11 @@ def main() -> int:
     from bench import zendesk_memory
 
     zendesk_memory.main()
+    print("\n2b. memory of long backfills, stdout read at 4 MB/s (peak RSS of the tap)",
+          flush=True)
+    from bench import memory
+
+    memory.main()
     print("\n3. concurrency at 200 ms a request", flush=True)
     concurrency.main()
     print("\n4. pacing (AgentX, documented limit 3 requests/s per endpoint)", flush=True)

@@ -536,8 +536,9 @@ class _Server(ThreadingHTTPServer):
     request_queue_size = 128
     sandbox: Sandbox
 
-    def __init__(self, address: tuple[str, int], sandbox: Sandbox) -> None:
+    def __init__(self, address: tuple[str, int], sandbox: Sandbox, foreign: Any = None) -> None:
         self.sandbox = sandbox
+        self.foreign = foreign  # the hostile module's foreign listener (records requests)
         self.connections: set[socket.socket] = set()
         self.connections_lock = threading.Lock()
         if ":" in address[0]:
@@ -642,6 +643,8 @@ class _Handler(BaseHTTPRequestHandler):
             return
         route, emulator, match = found
         endpoint = route.endpoint
+        if self.server.foreign is not None:
+            self.server.foreign.record(method, self.path, self.headers)
         sb.stats.arrival(endpoint)
         latency = float(sb.options.get("latency") or 0)
         if latency:  # a real API's round trip (benchmarks)
@@ -692,10 +695,14 @@ class _Handler(BaseHTTPRequestHandler):
             query_all=query_all,
         )
         try:
-            response = route.handler(request)
+            hostile = None if self.server.foreign else sb.hostile.handle(self, request, route)
+            response = route.handler(request) if hostile is None else hostile
         except Exception as exc:  # a sandbox bug: say so loudly, answer 500
             traceback.print_exc(file=sys.stderr)
             response = json_response({"error": f"sandbox handler error: {exc!r}"}, 500)
+        if not response.status:  # a hostile switch left the request unanswered
+            self.close_connection = True
+            return
         sb.stats.status(endpoint, response.status)
         self._send(response, cut=cut)
 
@@ -818,6 +825,9 @@ class Sandbox:
         self.stats = Stats()
         self.in_flight = InFlightGauge()
         self.verbose = os.environ.get("SANDBOX_VERBOSE", "") not in ("", "0")
+        from .hostile import Hostile  # imports this module
+
+        self.hostile = Hostile(self)  # misbehaviour switches, off by default (hostile.py)
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
 
@@ -856,6 +866,7 @@ class Sandbox:
         return self
 
     def stop(self) -> None:
+        self.hostile.stop()
         server, self._server = self._server, None
         if server is None:
             return

@@ -25,7 +25,8 @@ import logging
 import threading
 import time
 import typing as t
-from operator import itemgetter
+
+from tap_convai.pacing import InFlight, bytes_read
 
 if t.TYPE_CHECKING:
     from collections.abc import Hashable, Iterator
@@ -33,58 +34,13 @@ if t.TYPE_CHECKING:
     from tap_convai.windows import Window, WindowedStream
 
 #: bytes of fetched responses that may wait in memory to be written, across the run
-BUDGET_BYTES = 16 * 1024 * 1024
+BUDGET_BYTES = 2 * 1024 * 1024
 #: a hand-over from a worker to the writer: this many response bytes or records
-CHUNK_BYTES = 1024 * 1024
+CHUNK_BYTES = 64 * 1024
 CHUNK_RECORDS = 500
 
-_counter = threading.local()
-
-
-def count_bytes(size: int) -> None:
-    """Note `size` bytes of response read by this thread (for the budget)."""
-    _counter.bytes = getattr(_counter, "bytes", 0) + size
-
-
-def bytes_read() -> int:
-    return getattr(_counter, "bytes", 0)
-
-
-def counting(chunks: t.Iterable[bytes]) -> Iterator[bytes]:
-    """The chunks of a streamed body, counted as they are read."""
-    for chunk in chunks:
-        count_bytes(len(chunk))
-        yield chunk
-
-
-class InFlight:
-    """The most requests in flight at once across the run, and how many are now."""
-
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
-        self._slots = threading.BoundedSemaphore(limit)
-        self._lock = threading.Lock()
-        self.by_vendor: collections.Counter[str] = collections.Counter()
-
-    def __call__(self, vendor: str) -> t.ContextManager[None]:
-        return _Slot(self, vendor)
-
-
-class _Slot:
-    __slots__ = ("owner", "vendor")
-
-    def __init__(self, owner: InFlight, vendor: str) -> None:
-        self.owner, self.vendor = owner, vendor
-
-    def __enter__(self) -> None:
-        self.owner._slots.acquire()
-        with self.owner._lock:
-            self.owner.by_vendor[self.vendor] += 1
-
-    def __exit__(self, *exc: object) -> None:
-        with self.owner._lock:
-            self.owner.by_vendor[self.vendor] -= 1
-        self.owner._slots.release()
+class WorkerStopped(Exception):
+    """A worker ended abruptly (a BaseException) while fetching a window."""
 
 
 class Unit:
@@ -235,6 +191,10 @@ class StreamFetcher:
             except Exception as exc:  # handed to the writer, raised there
                 self.cancel_after(unit)
                 self.budget.finish(unit, exc)
+            except BaseException as exc:  # e.g. a library's sys.exit(): the writer must
+                # not wait for this unit forever, nor for the units this worker would fetch
+                self.cancel_after(unit)
+                self.budget.finish(unit, WorkerStopped(f"{type(exc).__name__} in a worker"))
             else:
                 self.budget.finish(unit)
             finally:
@@ -251,9 +211,9 @@ class StreamFetcher:
         stream = self.stream
         stream.current_partition = unit.context
         try:
+            # records are handed over as they are read (never a whole window first), so
+            # the budget counts the bytes of every record that waits
             records: t.Iterable[dict] = stream.window_records(unit.context, unit.window)
-            if stream.sort_window:
-                records = sorted(records, key=itemgetter(stream.replication_key))
             chunk: list[dict] = []
             mark = bytes_read()
             for record in records:

@@ -16,6 +16,8 @@ import logging
 import typing as t
 from dataclasses import dataclass, field
 
+from tap_convai.redaction import one_line
+
 FULL_CHECKS = 2000
 SAMPLE_EVERY = 50
 
@@ -127,6 +129,6 @@ class DriftReporter:
             self.logger.warning(
                 "%s: field '%s' is not in the schema: %s (reported once per run)",
                 self.stream_name,
-                field_path,
+                one_line(field_path)[:200],  # the vendor's text: it must not forge a line
                 outcome,
             )

@@ -1,8 +1,9 @@
 """Shared HTTP behaviour of every vendor stream, in one place.
 
 - retries of 429 / 5xx / connection errors / timeouts: exponential backoff with jitter,
-  honouring `Retry-After` (seconds or HTTP date), `max_retries` from config;
+  honouring `Retry-After` (seconds or HTTP date) up to `max_retry_wait`, `max_retries`;
 - client-side pacing: one limiter per vendor endpoint, shared by its partitions;
+- what a request may take and bring back (no redirect, deadlines, body bounds): transport.py;
 - errors: one line naming vendor, stream, partition, request and the vendor's documented
   meaning of the status; response bodies, query strings and secrets are never echoed.
 """
@@ -14,9 +15,9 @@ import email.utils
 import logging
 import random
 import threading
+import time
 import typing as t
 from functools import cached_property
-from urllib.parse import urlsplit
 
 import msgspec
 import requests
@@ -26,25 +27,34 @@ from singer_sdk.mapper import SameRecordTransform
 
 from tap_convai.drift import DriftReporter
 from tap_convai.output import StateFlushingWriter
-from tap_convai.pacing import PacedSession
+from tap_convai.redaction import one_line, redact
 from tap_convai.sdk import SeamStream
+from tap_convai.transport import (
+    PacedSession,
+    RequestTimedOut,
+    ResponseRefused,
+    describe_url,
+    redirect_host,
+)
 
 if t.TYPE_CHECKING:
-    from collections.abc import Generator
+    from collections.abc import Callable, Generator, Iterator
 
     from tap_convai.pacing import RateLimiter
 
-MAX_RETRY_AFTER = 900.0  # a Retry-After longer than this is capped (and logged)
+__all__ = ["ConvaiStream", "VendorError", "describe_url"]
+
 MAX_BACKOFF = 60.0
-
-
-def describe_url(url: str) -> str:
-    """A URL as it may appear in logs: scheme, host and path, never the query string.
-
-    Query strings can carry signatures (signed export URLs) or personal data.
-    """
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}{parts.path}"
+DEFAULT_MAX_RETRY_WAIT = 900.0
+#: a failure of a streamed body worth another try of the same request
+RETRYABLE = (
+    RetriableAPIError,
+    ConnectionResetError,
+    requests.exceptions.ConnectionError,
+    requests.exceptions.Timeout,
+    requests.exceptions.ChunkedEncodingError,
+    requests.exceptions.ContentDecodingError,
+)
 
 
 def retry_after_seconds(
@@ -67,6 +77,8 @@ def retry_after_seconds(
         return None
     if when is None:
         return None
+    if when.tzinfo is None:  # "-0000": UTC, source unknown (RFC 5322)
+        when = when.replace(tzinfo=dt.timezone.utc)
     now = now or dt.datetime.now(dt.timezone.utc)
     return max(0.0, (when - now).total_seconds())
 
@@ -104,14 +116,28 @@ def error_json(response: requests.Response) -> t.Any:
         return None
 
 
+def paging_never_ends(response: requests.Response, page: str) -> ResponseRefused:
+    """The error of a page after which paging would go on forever (the partition fails:
+    `describe_failure` adds vendor, stream and partition)."""
+    return ResponseRefused(
+        f"malformed response to {response.request.method} {describe_url(response.url)}: "
+        f"{page}: paging would never end"
+    )
+
+
 def clip(text: str, limit: int = 200) -> str:
-    """A vendor's text as one printable line of at most `limit` characters."""
-    text = " ".join("".join(ch if ch.isprintable() else " " for ch in text).split())
+    """A vendor's text as one printable line of at most `limit` characters, its secrets
+    masked before it is cut (a secret cut in two would no longer be recognised)."""
+    text = one_line(redact(text))
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 class VendorError(Exception):
     """A failure of one partition, with a one-line message safe to log."""
+
+
+class RetryAfterTooLong(VendorError):
+    """The server asks for a longer wait than `max_retry_wait`: the partition fails now."""
 
 
 class ConvaiStream(SeamStream):
@@ -132,6 +158,8 @@ class ConvaiStream(SeamStream):
     limiter_key: t.ClassVar[str | None] = None
     #: the server's counting window in seconds: at most rate x window requests in any one
     limiter_window: t.ClassVar[float] = 1.0
+    #: never: a vendor credential stays with its host (see transport.py)
+    allow_redirects = False
 
     def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
         self._thread = threading.local()  # windows are fetched in worker threads
@@ -190,21 +218,25 @@ class ConvaiStream(SeamStream):
 
     def backoff_wait_generator(self) -> Generator[float, t.Any, None]:
         """Waits between tries: `Retry-After` when the server gives one (and the endpoint's
-        limiter pauses every worker for it), else `backoff_delay`."""
+        limiter pauses every worker for it), else `backoff_delay`. A Retry-After above
+        `max_retry_wait` (a quota spent for the day) fails the partition at once."""
         initial = float(self.config.get("retry_initial_delay", 1.0))
+        longest = float(self.config.get("max_retry_wait", DEFAULT_MAX_RETRY_WAIT))
         attempt = 0
         exc = yield  # type: ignore[misc]  # primed by backoff with the first exception
         while True:
-            delay = retry_after_seconds(getattr(exc, "response", None))
+            response = getattr(exc, "response", None)
+            delay = retry_after_seconds(response)
             if delay is None:
                 delay = backoff_delay(attempt, initial)
             else:
-                if delay > MAX_RETRY_AFTER:
-                    self.logger.warning(
-                        "%s: Retry-After of %.0f s capped to %.0f s", self.name, delay,
-                        MAX_RETRY_AFTER,
+                if delay > longest:
+                    raise RetryAfterTooLong(
+                        f"{self.where()}: HTTP {response.status_code} for "
+                        f"{response.request.method} {describe_url(response.url)} asks to "
+                        f"wait {delay:.0f} s (Retry-After), longer than max_retry_wait "
+                        f"({longest:g} s): not retried"
                     )
-                    delay = MAX_RETRY_AFTER
                 self.limiter.pause(delay)
             attempt += 1
             exc = yield delay
@@ -212,7 +244,12 @@ class ConvaiStream(SeamStream):
     def backoff_handler(self, details: t.Any) -> None:
         exc = details.get("exception")
         response = getattr(exc, "response", None)
-        reason = f"HTTP {response.status_code}" if response is not None else type(exc).__name__
+        if response is not None:
+            reason = f"HTTP {response.status_code}"
+        elif isinstance(exc, RequestTimedOut):  # cut off by the whole-request deadline
+            reason = "ReadTimeout"
+        else:
+            reason = type(exc).__name__
         self.logger.warning(
             "%s %s: %s, retry %d of %d in %.1f s",
             self.name,
@@ -260,6 +297,21 @@ class ConvaiStream(SeamStream):
         self.mark_state_unflushed()
         return True
 
+    def record_unwritable(self, exc: Exception) -> None:
+        """A record that cannot be written (e.g. nested too deep to serialise) fails its
+        partition: noted here, in the writing thread, and raised by `raise_unwritable`
+        where the partition's records are taken, after the chunk it came in."""
+        self._thread.unwritable = VendorError(
+            f"{self.where()}: a record cannot be written ({type(exc).__name__}: "
+            f"{clip(str(exc), 120)})"
+        )
+
+    def raise_unwritable(self) -> None:
+        failure = getattr(self._thread, "unwritable", None)
+        if failure is not None:
+            self._thread.unwritable = None
+            raise failure
+
     # -- errors ---------------------------------------------------------------------
 
     def partition_label(self, context: t.Mapping[str, t.Any] | None) -> str:
@@ -289,8 +341,20 @@ class ConvaiStream(SeamStream):
             + (f": {meaning}" if meaning else "")
         )
 
+    def redirect_message(self, response: requests.Response, what: str = "") -> str:
+        """A 3xx, which is never followed: where it pointed (host only), and why."""
+        request = response.request
+        method = request.method if request is not None else self.http_method
+        return (
+            f"{self.where()}: HTTP {response.status_code} for {method} "
+            f"{describe_url(response.url)}{what} redirects to {redirect_host(response)}: "
+            "redirects are not followed (a vendor credential stays with its host)"
+        )
+
     def validate_response(self, response: requests.Response) -> None:
         status = response.status_code
+        if 300 <= status < 400:
+            raise FatalAPIError(self.redirect_message(response))
         if status == 429 or status >= 500:
             raise RetriableAPIError(self.response_error_message(response), response)
         if status >= 400:
@@ -298,9 +362,11 @@ class ConvaiStream(SeamStream):
 
     def malformed(self, response: requests.Response, problem: str) -> VendorError:
         """The error for a response body the tap cannot use."""
+        content = response.__dict__.get("_content")  # None while a body is streamed
+        size = f" ({len(content)} bytes)" if isinstance(content, bytes) else ""
         return VendorError(
             f"{self.where()}: malformed response to {response.request.method} "
-            f"{describe_url(response.url)} ({len(response.content)} bytes): {problem}"
+            f"{describe_url(response.url)}{size}: {problem}"
         )
 
     def decode_json(self, response: requests.Response) -> t.Any:
@@ -309,6 +375,49 @@ class ConvaiStream(SeamStream):
             return json_body(response)
         except msgspec.DecodeError as exc:
             raise self.malformed(response, str(exc)) from None
+        except RecursionError:
+            raise self.malformed(response, "nested too deep to read") from None
+
+    def streamed_records(
+        self,
+        key: str,
+        progress: dict[str, int],
+        open_body: Callable[[], requests.Response],
+        parse: Callable[[requests.Response], Iterator[dict]],
+    ) -> Iterator[dict]:
+        """Records parsed from a body as it arrives (`open_body` sends the request with
+        `stream=True` and validates the status).
+
+        A body broken off, or refused with a retryable status, is requested again; its
+        first `progress[key]` records were emitted already and are skipped, so the body
+        must be the same at every read (an export file; a past day's records, newest
+        first: what a re-read finds at its front is new, and read by the next run).
+        """
+        wait = self.backoff_wait_generator()
+        next(wait)
+        tries = 0
+        while True:
+            tries += 1
+            skip = progress.get(key, 0)
+            if skip:
+                self.logger.info(
+                    "%s: reading %s again, skipping its %d records already emitted",
+                    self.where(), key, skip,
+                )
+            try:
+                with open_body() as response:
+                    for index, record in enumerate(parse(response)):
+                        if index < skip:
+                            continue
+                        progress[key] = index + 1
+                        yield record
+                return
+            except RETRYABLE as exc:
+                if tries >= self.backoff_max_tries():
+                    raise
+                delay = wait.send(exc)
+                self.backoff_handler({"exception": exc, "tries": tries, "wait": delay})
+                time.sleep(delay)
 
     def data_array(self, response: requests.Response, key: str = "data") -> tuple[dict, list]:
         """The body (an object) and its list of records under `key`."""
@@ -322,6 +431,8 @@ class ConvaiStream(SeamStream):
         """One line for a partition that failed; never a body, query string or secret."""
         if isinstance(exc, (FatalAPIError, RetriableAPIError, VendorError)):
             text = str(exc)
+        elif isinstance(exc, ResponseRefused):
+            text = f"{self.where()}: {exc}"
         elif isinstance(exc, requests.RequestException):
             request = exc.request
             where = (
@@ -329,15 +440,10 @@ class ConvaiStream(SeamStream):
                 if request is not None and request.url
                 else ""
             )
-            text = (
-                f"{self.where()}: "
-                f"{type(exc).__name__}{where}"
-            )
+            what = str(exc) if isinstance(exc, RequestTimedOut) else type(exc).__name__
+            text = f"{self.where()}: {what}{where}"
         else:
-            text = (
-                f"{self.where()}: "
-                f"{type(exc).__name__}: {exc}"
-            )
+            text = f"{self.where()}: {type(exc).__name__}: {clip(str(exc))}"
         if isinstance(exc, (RetriableAPIError, requests.RequestException)):
             text += f" (gave up after {self.backoff_max_tries()} tries)"
         return text

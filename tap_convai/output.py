@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import atexit
+import contextlib
 import datetime as dt
+import errno
+import os
 import sys
 import typing as t
 
 from singer_sdk.contrib.msgspec import MsgSpecWriter, serialize_jsonl
 from singer_sdk.singerlib import SingerMessageType
+
+
+class OutputClosed(BaseException):
+    """The loader stopped reading: stdout is closed. Derived from BaseException so that no
+    partition's error handling takes it for its own failure."""
 
 
 class StateFlushingWriter(MsgSpecWriter):
@@ -19,6 +27,8 @@ class StateFlushingWriter(MsgSpecWriter):
     under PYTHONUNBUFFERED, as schedulers often set). Records stay in order and are all
     out before the STATE that covers them; a killed run loses only records after its
     last STATE, which the next run reads again. The rest is written at exit.
+
+    Once stdout is closed, nothing more is written (`OutputClosed` is raised once).
     """
 
     FLUSH_AT = 1 << 16
@@ -26,7 +36,8 @@ class StateFlushingWriter(MsgSpecWriter):
     def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
         super().__init__(*args, **kwargs)
         self._pending = bytearray()
-        atexit.register(self.flush)
+        self.closed = False
+        atexit.register(self._flush_at_exit)
 
     def write_message(self, message: t.Any) -> None:
         self._pending += self.format_message(message)
@@ -45,7 +56,33 @@ class StateFlushingWriter(MsgSpecWriter):
             self.flush()
 
     def flush(self) -> None:
-        if self._pending:
-            sys.stdout.buffer.write(self._pending)
+        if self.closed:
             self._pending.clear()
-        sys.stdout.flush()
+            return
+        try:
+            if self._pending:
+                sys.stdout.buffer.write(self._pending)
+                self._pending.clear()
+            sys.stdout.flush()
+        except (BrokenPipeError, ValueError) as exc:  # ValueError: the file is closed
+            self._closed()
+            raise OutputClosed from exc
+        except OSError as exc:
+            if exc.errno not in (errno.EPIPE, errno.EBADF):
+                raise
+            self._closed()
+            raise OutputClosed from exc
+
+    def _flush_at_exit(self) -> None:
+        with contextlib.suppress(OutputClosed):  # the loader that stopped reading is gone
+            self.flush()
+
+    def _closed(self) -> None:
+        self.closed = True
+        self._pending.clear()
+        # the interpreter flushes stdout once more at exit: let that write go nowhere,
+        # instead of printing "Exception ignored ... BrokenPipeError"
+        with contextlib.suppress(OSError, ValueError):
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            os.close(devnull)

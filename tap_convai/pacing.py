@@ -1,21 +1,21 @@
-"""Client-side pacing: one limiter per vendor endpoint, shared by every worker.
+"""What a request takes from the run before it is sent, and what its answer is counted in.
+
+- a turn of its endpoint's limiter (client-side pacing, one limiter per vendor endpoint,
+  shared by every worker), then one of the run's in-flight slots (`InFlight`);
+- the bytes of its answer, counted per worker thread for the byte budget (`count_bytes`).
 
 Kept apart from the HTTP stack so it can be tested with an injected clock.
 """
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import math
 import threading
 import time
 import typing as t
 from collections import deque
-
-import requests
-import requests.adapters
-
-from tap_convai.concurrency import InFlight, count_bytes
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -141,24 +141,43 @@ class RateLimiter:
             self.answered(turn)
 
 
-class PacedSession(requests.Session):
-    """A requests session whose every send (retries included) takes a turn of its
-    endpoint's limiter, then one of the run's in-flight slots (in that order: a request
-    waiting for its vendor's pace holds no slot)."""
+class InFlight:
+    """The most requests in flight at once across the run, and how many are now."""
 
-    def __init__(self, limiter: RateLimiter | None, in_flight: InFlight, vendor: str) -> None:
-        super().__init__()
-        self.limiter = limiter
-        self.in_flight = in_flight
-        self.vendor = vendor
-        adapter = requests.adapters.HTTPAdapter(pool_maxsize=max(10, in_flight.limit))
-        self.mount("https://", adapter)
-        self.mount("http://", adapter)
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._slots = threading.BoundedSemaphore(limit)
+        self._lock = threading.Lock()
+        self.by_vendor: collections.Counter[str] = collections.Counter()
 
-    def send(self, request: requests.PreparedRequest, **kwargs: t.Any) -> requests.Response:
-        pace = self.limiter.slot() if self.limiter else contextlib.nullcontext()
-        with pace, self.in_flight(self.vendor):
-            response = super().send(request, **kwargs)
-        if not kwargs.get("stream"):
-            count_bytes(len(response.content))
-        return response
+    def __call__(self, vendor: str) -> t.ContextManager[None]:
+        return _Slot(self, vendor)
+
+
+class _Slot:
+    __slots__ = ("owner", "vendor")
+
+    def __init__(self, owner: InFlight, vendor: str) -> None:
+        self.owner, self.vendor = owner, vendor
+
+    def __enter__(self) -> None:
+        self.owner._slots.acquire()
+        with self.owner._lock:
+            self.owner.by_vendor[self.vendor] += 1
+
+    def __exit__(self, *exc: object) -> None:
+        with self.owner._lock:
+            self.owner.by_vendor[self.vendor] -= 1
+        self.owner._slots.release()
+
+
+_counter = threading.local()
+
+
+def count_bytes(size: int) -> None:
+    """Note `size` bytes of response read by this thread (for the budget)."""
+    _counter.bytes = getattr(_counter, "bytes", 0) + size
+
+
+def bytes_read() -> int:
+    return getattr(_counter, "bytes", 0)

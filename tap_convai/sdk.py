@@ -106,14 +106,21 @@ class SeamStream(RESTStream):
         """Write one record without the SDK's message path; False = use that path."""
         return False
 
+    def record_unwritable(self, exc: Exception) -> None:
+        """A record could not be prepared or serialised (the tap's own); default: raise."""
+        raise exc
+
     @override
     def _write_record_message(self, record: dict[str, t.Any]) -> None:
         # why: the per-record hot path; without stream maps or flattening the record is
         # serialised straight from its parts (the same bytes, tested), and the SDK has no
         # public per-record hook in the writing thread
-        record = self.prepare_record(record)
-        if not self.write_record_directly(record):
-            super()._write_record_message(record)
+        try:
+            record = self.prepare_record(record)
+            if not self.write_record_directly(record):
+                super()._write_record_message(record)
+        except Exception as exc:  # one record's failure is its partition's, not the run's
+            self.record_unwritable(exc)
 
     @override
     def _process_record(

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import ipaddress
+import math
 import typing as t
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -71,6 +72,14 @@ COMMON_SETTINGS = th.PropertiesList(
         default=8,
         description="Retries of a retryable failure (HTTP 429, 5xx, connection errors, "
         "timeouts) before the partition fails.",
+    ),
+    th.Property(
+        "max_retry_wait",
+        th.NumberType,
+        default=900,
+        description="The longest Retry-After the tap waits out, in seconds; a vendor "
+        "asking for longer (a quota spent for the day) fails that partition at once with a "
+        "message naming the wait.",
     ),
     th.Property(
         "max_concurrency",
@@ -163,20 +172,39 @@ def _is_date_only(value: str) -> bool:
     return len(value.strip()) == 10
 
 
+def is_loopback_host(host: str) -> bool:
+    """`localhost`, 127.0.0.0/8 or ::1, written as such (no name that merely resolves
+    there, no IPv4-mapped form): the hosts plain http:// may reach."""
+    if host == "localhost":
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return address.is_loopback and (address.version == 4 or host == "::1")
+
+
 def check_base_url(url: str, setting: str) -> str | None:
     parts = urlsplit(url)
     if parts.scheme == "https" and parts.hostname:
         return None
     host = parts.hostname or ""
     if parts.scheme == "http" and host:
-        try:
-            loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
-        except ValueError:
-            loopback = False
-        if loopback:
+        if is_loopback_host(host):
             return None
         return f"{setting}: plain http:// is only allowed for a loopback host; use https://"
     return f"{setting}: must be an https:// URL"
+
+
+def _not_finite(config: t.Mapping[str, t.Any], schema: t.Mapping[str, t.Any],
+                path: str = "") -> Iterable[str]:
+    """Number settings that are NaN or infinite (JSON parsers accept both)."""
+    for name, prop in (schema.get("properties") or {}).items():
+        value = config.get(name)
+        if isinstance(value, dict):
+            yield from _not_finite(value, prop, f"{path}{name}.")
+        elif isinstance(value, float) and not math.isfinite(value):
+            yield f"{path}{name}: must be a finite number"
 
 
 def read_numbers(config: dict[str, t.Any], schema: t.Mapping[str, t.Any]) -> None:
@@ -194,8 +222,10 @@ def read_numbers(config: dict[str, t.Any], schema: t.Mapping[str, t.Any]) -> Non
 def config_problems(config: t.Mapping[str, t.Any], vendors: Iterable[Vendor]) -> list[str]:
     """Every problem of a config, one line each; empty when the config is usable."""
     vendors = list(vendors)
-    validator = Draft7Validator(config_schema(vendors))
+    schema = config_schema(vendors)
+    validator = Draft7Validator(schema)
     problems = [_schema_problem(e) for e in validator.iter_errors(dict(config))]
+    problems.extend(_not_finite(config, schema))
 
     start = end = None
     if isinstance(config.get("start_date"), str):
@@ -205,9 +235,9 @@ def config_problems(config: t.Mapping[str, t.Any], vendors: Iterable[Vendor]) ->
     if start and end and end < start:
         problems.append("end_date: is before start_date")
     for name, low in (("request_timeout", 0), ("max_retries", -1), ("retry_initial_delay", -1),
-                      ("max_concurrency", 0)):
+                      ("max_concurrency", 0), ("max_retry_wait", -1)):
         value = config.get(name)
-        if isinstance(value, (int, float)) and value <= low:
+        if isinstance(value, (int, float)) and math.isfinite(value) and value <= low:
             bound = "positive" if low == 0 else "zero or more"
             problems.append(f"{name}: must be {bound}")
 

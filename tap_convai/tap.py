@@ -11,10 +11,10 @@ import typing as t
 from functools import cached_property
 
 from tap_convai import agentx, airgentic, aurion, kore, zendesk_ai
-from tap_convai.concurrency import Budget, InFlight, Progress
+from tap_convai.concurrency import Budget, Progress
 from tap_convai.http import quiet_urllib3
-from tap_convai.output import StateFlushingWriter
-from tap_convai.pacing import RateLimiter
+from tap_convai.output import OutputClosed, StateFlushingWriter
+from tap_convai.pacing import InFlight, RateLimiter
 from tap_convai.redaction import SecretFilter, secret_values
 from tap_convai.sdk import SeamTap
 from tap_convai.settings import (
@@ -124,9 +124,12 @@ class TapConvAI(SeamTap):
     def sync_all(self) -> None:
         """Sync every selected stream; failed partitions are summed up at the end and
         make the process exit non-zero (after the last STATE was written)."""
-        self.start_fetching()
-        super().sync_all()
-        self.message_writer.flush()
+        try:
+            self.start_fetching()
+            super().sync_all()
+            self.message_writer.flush()
+        except OutputClosed:
+            self.output_closed()
         if self._failures:
             self.logger.error("Run finished with %d failed partition(s):", len(self._failures))
             for message in self._failures:
@@ -141,6 +144,16 @@ class TapConvAI(SeamTap):
         finally:
             self.message_writer.flush()
 
+    def output_closed(self) -> t.NoReturn:
+        """The loader stopped reading: stop now, with one line. Nothing more is written, so
+        the last STATE the loader has is the last one it read (workers are daemons)."""
+        self.logger.error(
+            "The loader stopped reading (stdout closed): stopping; the next run resumes "
+            "from the last state it received"
+        )
+        logging.shutdown()
+        sys.exit(1)
+
     def on_termination(self, signum: int) -> None:
         """SIGTERM/SIGINT: write the state reached so far, then exit non-zero.
 
@@ -149,6 +162,8 @@ class TapConvAI(SeamTap):
         try:
             self.state_writer.write_state(self.state)
             self.message_writer.flush()
+        except OutputClosed:
+            pass  # nobody reads: the state reached cannot be delivered
         finally:
             name = signal.Signals(signum).name
             self.logger.error(

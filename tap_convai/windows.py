@@ -62,15 +62,16 @@ class WindowedStream(ConvaiStream):
     be exact, and the SDK would otherwise move the bookmark back during lookback.
     """
 
-    is_sorted = True  # resumable partitions (see TOOLCHAIN: sorted + no partitioning keys)
+    # resumable partitions (see TOOLCHAIN: sorted + no partitioning keys); records inside a
+    # window come in the vendor's order, as they are read (holding a window to sort it
+    # would hold all of it in memory)
+    is_sorted = True
     check_sorted = False
     window_size: dt.timedelta = DAY
     #: windows start at UTC midnight (APIs that take dates)
     align_to_day: bool = True
     #: only windows that have ended before today (vendors that finalise by day)
     complete_days_only: bool = False
-    #: sort each window's records by replication key before emitting them
-    sort_window: bool = True
     #: default of the vendor's `lookback_days` setting
     default_lookback_days: int = 0
     #: context key and the vendor setting listing the partitions, e.g. service_id(s)
@@ -188,6 +189,7 @@ class WindowedStream(ConvaiStream):
                 for chunk in iter_written(budget, unit):
                     count += len(chunk)
                     yield from chunk
+                    self.raise_unwritable()
                 self.checkpoint(context, unit.window, count, unit.seconds)
                 progress.written(self.vendor, fetcher, count)
         except Exception as exc:  # isolation: one partition's failure ends only itself

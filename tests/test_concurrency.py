@@ -5,12 +5,23 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
 
 import pytest
 import requests
 from singer_sdk.exceptions import RetriableAPIError
 
-from tap_convai.concurrency import Budget, InFlight, Progress, StreamFetcher, Unit
+from tap_convai.concurrency import (
+    CHUNK_BYTES,
+    CHUNK_RECORDS,
+    Budget,
+    Progress,
+    StreamFetcher,
+    Unit,
+    WorkerStopped,
+    iter_written,
+)
+from tap_convai.pacing import InFlight, count_bytes
 from tap_convai.tap import TapConvAI
 from tap_convai.timestamps import parse_timestamp
 from tests.keys import (
@@ -262,3 +273,81 @@ def test_progress_lines_per_vendor(caplog):
     clock[0] += 10
     fetcher.written = 10
     assert progress.lines() == []  # nothing left and nothing new: silent
+
+
+class _Window:
+    """A stand-in for a stream: the fetcher's side of one, one window of records."""
+
+    name = "stand_in"
+    replication_key = "n"
+    partitions = None
+    sort_window = True  # ignored: a window is never sorted (held whole) before counting
+
+    def __init__(self, records) -> None:
+        self.records = records
+        self.current_partition = None
+
+    def windows(self, context):
+        return [None]
+
+    def window_context(self, context, window):
+        return {}
+
+    def window_records(self, context, window):
+        return self.records()
+
+
+def _written(fetcher: StreamFetcher, budget: Budget) -> list[dict]:
+    (unit,) = fetcher.take_partition(None)
+    return [record for chunk in iter_written(budget, unit) for record in chunk]
+
+
+class _WatchedBudget(Budget):
+    def __init__(self, limit: int) -> None:
+        super().__init__(limit)
+        self.putting = threading.Event()
+
+    def put(self, unit, records, size) -> None:
+        self.putting.set()  # the first hand-over (which waits: the budget is too small)
+        super().put(unit, records, size)
+
+
+def test_the_budget_counts_a_window_s_bytes_before_its_records_are_held():
+    """Records are handed over as they are read, so a worker whose budget is spent stops
+    after one hand-over's worth of records (sorting a window first read all of them)."""
+    budget = _WatchedBudget(limit=64 * 1024)
+    read = []
+
+    def records():
+        for n in range(3 * CHUNK_RECORDS):
+            count_bytes(1000)  # as the body's bytes arrive
+            read.append(n)
+            yield {"n": n}
+
+    fetcher = StreamFetcher(_Window(records), budget, workers=1)
+    assert budget.putting.wait(60)  # a hang guard, not a timing check
+    handover = min(CHUNK_RECORDS, -(-CHUNK_BYTES // 1000))  # records of one hand-over
+    assert len(read) == handover  # the writer takes nothing: the worker waits there
+    fetcher.cancel(fetcher.take_partition(None))
+
+
+def test_a_base_exception_in_a_worker_fails_its_window_instead_of_stopping_the_writer():
+    def records():
+        yield {"n": 1}
+        raise SystemExit(3)  # e.g. a library that calls sys.exit()
+
+    budget = Budget()
+    fetcher = StreamFetcher(_Window(records), budget, workers=1)
+    outcome: list = []
+
+    def write():
+        try:
+            outcome.append(_written(fetcher, budget))
+        except Exception as exc:
+            outcome.append(exc)
+
+    writer = threading.Thread(target=write, daemon=True)
+    writer.start()
+    writer.join(timeout=60)  # a hang guard, not a timing check
+    assert not writer.is_alive(), "the writer waits forever for the window"
+    assert isinstance(outcome[0], WorkerStopped) and "SystemExit" in str(outcome[0])

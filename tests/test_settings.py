@@ -50,6 +50,16 @@ CASES = {
     "negative lookback": (lambda c: {**c, "airgentic": {**c["airgentic"], "lookback_days": -1}},
                           "airgentic.lookback_days: must be zero or more"),
     "zero timeout": (lambda c: {**c, "request_timeout": 0}, "request_timeout: must be positive"),
+    "NaN timeout": (lambda c: {**c, "request_timeout": float("nan")},
+                    "request_timeout: must be a finite number"),
+    "infinite retry wait": (lambda c: {**c, "max_retry_wait": float("inf")},
+                            "max_retry_wait: must be a finite number"),
+    "negative infinite pace": (
+        lambda c: {**c, "agentx": {"api_key": SECRET, "bot_names": ["b"],
+                                   "requests_per_second": float("-inf")}},
+        "agentx.requests_per_second: must be a finite number"),
+    "negative retry wait": (lambda c: {**c, "max_retry_wait": -1},
+                            "max_retry_wait: must be zero or more"),
     "no vendor": (lambda c: _drop(c, "airgentic"),
                   "config: no vendor is configured; add at least one block of:"),
 }

@@ -16,7 +16,7 @@ from pathlib import Path
 from singer_sdk import SchemaDirectory, StreamSchema
 from singer_sdk.pagination import BaseAPIPaginator
 
-from tap_convai.http import json_body
+from tap_convai.http import json_body, paging_never_ends
 from tap_convai.timestamps import normalize_timestamp
 from tap_convai.windows import Window, WindowedStream
 
@@ -42,17 +42,32 @@ def unix_seconds(value: dt.datetime) -> int:
 
 
 class CursorPaginator(BaseAPIPaginator):
-    """`cursor` until it is null; a page without records but with a cursor goes on."""
+    """`cursor` until it is null; a page without records but with a cursor goes on.
+
+    Paging ends: a cursor that repeats one of an earlier page of the window (A, B, A) is
+    an error, never a loop."""
 
     def __init__(self) -> None:
         super().__init__(None)
+        self.seen: set[str] = set()
 
-    def get_next(self, response: requests.Response) -> str | None:
+    @staticmethod
+    def cursor(response: requests.Response) -> str | None:
         body = json_body(response)  # already decoded for the records
         return body.get("cursor") if isinstance(body, dict) else None
 
+    def get_next(self, response: requests.Response) -> str | None:
+        cursor = self.cursor(response)
+        if cursor is not None:
+            if cursor in self.seen:
+                raise paging_never_ends(
+                    response, f"the cursor of page {len(self.seen) + 1} repeats an earlier page's"
+                )
+            self.seen.add(cursor)
+        return cursor
+
     def continue_if_empty(self, response: requests.Response) -> bool:
-        return bool(self.get_next(response))
+        return bool(self.cursor(response))
 
 
 class AgentXStream(WindowedStream):
@@ -71,7 +86,6 @@ class AgentXStream(WindowedStream):
     # up conversations still in progress (new messages, lastActionAt) at the last run
     # records are emitted page by page in the API's _id order: the watermark moves per
     # window, so order inside a window does not matter, and memory stays one page
-    sort_window = False
     #: records per request (the documented maximum); not a setting
     page_size: t.ClassVar[int] = 1000
     #: fields holding a vendor timestamp, converted in place; the replication key is required

@@ -7,12 +7,15 @@ from pathlib import Path
 
 from singer_sdk import SchemaDirectory, StreamSchema
 
+from tap_convai.jsonstream import BodyFormatError, array_items
 from tap_convai.timestamps import normalize_timestamp
+from tap_convai.transport import body_chunks
 from tap_convai.windows import Window, WindowedStream
 
 if t.TYPE_CHECKING:
+    from collections.abc import Iterator
+
     import requests
-    from singer_sdk.streams.rest import PageContext  # noqa: F401
 
 SCHEMAS = SchemaDirectory(Path(__file__).parent / "schemas")
 
@@ -20,8 +23,9 @@ SCHEMAS = SchemaDirectory(Path(__file__).parent / "schemas")
 class AirgenticRecordsStream(WindowedStream):
     """`GET /api/insights/raw`: every record of one service for one UTC day.
 
-    The API has no paging: a day window is one request. Dates are inclusive at both
-    ends and records come newest first; the window is sorted before it is emitted.
+    The API has no paging: a day window is one request, whose body (all of the day's
+    records) is parsed as it arrives. Dates are inclusive at both ends and records come
+    newest first; they are emitted in that order.
     """
 
     name = "airgentic_records"
@@ -57,8 +61,30 @@ class AirgenticRecordsStream(WindowedStream):
     def get_new_paginator(self) -> None:
         return None  # one request per window
 
-    def parse_response(self, response: requests.Response) -> t.Iterator[dict]:
-        _, records = self.data_array(response)
-        for record in records:
-            record["date_time"] = normalize_timestamp(record["date_time"])
-            yield record
+    def window_records(self, context: dict, window: Window) -> Iterator[dict]:
+        prepared = self.prepare_request(context, None)
+
+        def open_body() -> requests.Response:
+            response = self.requests_session.send(prepared, timeout=self.timeout, stream=True)
+            try:
+                self.validate_response(response)
+            except Exception:
+                response.close()
+                raise
+            return response
+
+        yield from self.streamed_records(f"day {window}", {}, open_body, self.day_records)
+
+    def day_records(self, response: requests.Response) -> Iterator[dict]:
+        """The records of one day's body, parsed as it arrives."""
+        try:
+            for record in array_items(body_chunks(response), "data"):
+                if not isinstance(record, dict):
+                    raise BodyFormatError("a `data` item is not an object")
+                try:
+                    record["date_time"] = normalize_timestamp(record["date_time"])
+                except (KeyError, TypeError, ValueError, OverflowError, OSError):
+                    raise BodyFormatError("a record has no usable `date_time`") from None
+                yield record
+        except BodyFormatError as exc:
+            raise self.malformed(response, str(exc)) from None

@@ -17,7 +17,7 @@ import msgspec
 from singer_sdk import SchemaDirectory, StreamSchema
 from singer_sdk.pagination import OffsetPaginator
 
-from tap_convai.http import json_body
+from tap_convai.http import json_body, paging_never_ends
 from tap_convai.kore.auth import KoreAuth, auth_from_config
 from tap_convai.timestamps import format_timestamp, parse_timestamp
 from tap_convai.windows import Window, WindowedStream
@@ -33,10 +33,16 @@ PARAM_FORMAT = "%Y-%m-%d %H:%M:%S"  # `from`/`to`, UTC (DESIGN: what the docs le
 
 class KorePaginator(OffsetPaginator):
     """`offset` += `limit` while the page says `hasMore`; a page without `hasMore` has
-    more after it when it is full (`numResults == limit`)."""
+    more after it when it is full (`numResults == limit`).
 
-    def has_more(self, response: requests.Response) -> bool:
-        page = _page(response)
+    Paging ends: a page that says there is more but brings no record not seen before in
+    this window (empty, or the same records again) is an error, never a loop."""
+
+    def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.seen: set[str] = set()  # segment ids of the window (ids only: small)
+
+    def says_more(self, page: dict) -> bool:
         if isinstance(page.get("hasMore"), bool):
             return page["hasMore"]
         served = page.get("numResults")
@@ -44,10 +50,35 @@ class KorePaginator(OffsetPaginator):
             served = len(page.get("data") or ())
         return served >= self.page_size
 
+    def has_more(self, response: requests.Response) -> bool:
+        page = _page(response)
+        new = 0
+        for record in page.get("data") or ():
+            segment = record.get("segmentID") if isinstance(record, dict) else None
+            if not isinstance(segment, str):
+                new += 1  # not comparable (parse_response refuses it)
+            elif segment not in self.seen:
+                self.seen.add(segment)
+                new += 1
+        more = self.says_more(page)
+        if more and not new:
+            self.endless(response)
+        return more
+
     def continue_if_empty(self, response: requests.Response) -> bool:
         # parse_response drops records outside the window, so a page of data can yield
         # nothing; the page's own size decides whether to go on
-        return bool(_page(response).get("data"))
+        page = _page(response)
+        if not page.get("data") and self.says_more(page):
+            self.endless(response)
+        return bool(page.get("data"))
+
+    def endless(self, response: requests.Response) -> t.NoReturn:
+        raise paging_never_ends(
+            response,
+            f"the page at offset {self.current_value} says there is more but brings no new "
+            "record",
+        )
 
 
 def _page(response: requests.Response) -> dict:
@@ -74,7 +105,7 @@ class KoreInteractionsStream(WindowedStream):
     Each UTC day window [start, end) is requested with `from` = start and `to` = end: the
     API takes both ends inclusive at whole seconds, so records at or after the window end
     (they belong to the next window, which requests them too) are dropped here. Records
-    come in segmentID order; the window is sorted by segmentStartTime before it is emitted.
+    are emitted page by page, in the API's order (segmentID).
     """
 
     name = "kore_interactions"
@@ -88,7 +119,6 @@ class KoreInteractionsStream(WindowedStream):
     limiter_window = 60.0  # the published limit is per minute
     payload_as_json = True
     align_to_day = True
-    sort_window = True
     error_meanings = {
         400: "the request is invalid (from/to must be YYYY-MM-DD HH:MM:SS, from <= to, "
         "limit 0..100, sessionIds an array of strings)",

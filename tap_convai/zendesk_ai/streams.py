@@ -6,31 +6,35 @@ no export: zero records, day done), then streams every file from storage (anothe
 a plain session, no vendor headers). A file refused by storage with 400/403 (expired or
 bad signature) makes the tap ask for fresh URLs and go on with the files not yet done;
 a file cut off mid-way is downloaded again and its records already emitted are skipped.
+Signed URLs are fetched over https:// only (http:// for a loopback host), never from an
+address that is not a public one, and never with a vendor header.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 import re
-import time
 import typing as t
 from functools import cached_property
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import msgspec
 import requests
 from singer_sdk import SchemaDirectory, StreamSchema
 from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
 
-from tap_convai.concurrency import counting
 from tap_convai.http import VendorError, describe_url
-from tap_convai.pacing import PacedSession
+from tap_convai.jsonstream import BodyFormatError
+from tap_convai.settings import is_loopback_host
 from tap_convai.timestamps import UTC
+from tap_convai.transport import PacedSession, body_chunks
 from tap_convai.windows import Window, WindowedStream
-from tap_convai.zendesk_ai.files import CHUNK_BYTES, FileFormatError, read_objects
+from tap_convai.zendesk_ai.files import FileFormatError, read_objects
 
 if t.TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
 
 SCHEMAS = SchemaDirectory(Path(__file__).parent / "schemas")
 
@@ -51,20 +55,33 @@ STORAGE_MEANINGS = {
     500: "storage failed to serve the file",
     503: "storage is unavailable",
 }
-#: a download failure worth another try with the same URL
-RETRYABLE = (
-    RetriableAPIError,
-    ConnectionResetError,
-    requests.exceptions.ConnectionError,
-    requests.exceptions.Timeout,
-    requests.exceptions.ChunkedEncodingError,
-    requests.exceptions.ContentDecodingError,
-)
 _STORAGE_CODE = re.compile(rb"<Code>([A-Za-z]{1,64})</Code>")
 
 
 class SignedUrlRefused(Exception):
     """Storage answered 400/403 to a signed URL: a fresh URL is needed."""
+
+
+def signed_url_problem(url: str) -> str | None:
+    """Why the tap will not fetch a signed URL (naming its host); None: it may."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+    except ValueError:
+        return "it is not a URL"
+    if not host:
+        return "it has no host"
+    if parts.scheme == "http" and not is_loopback_host(host):
+        return f"plain http:// to {host} (signed URLs are fetched over https:// only)"
+    if parts.scheme not in ("https", "http"):
+        return f"{parts.scheme or 'no scheme'} to {host} (https:// only)"
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return None
+    if not is_loopback_host(host) and not address.is_global:
+        return f"{host} is not a public address"
+    return None
 
 
 class ZendeskAIConversationsStream(WindowedStream):
@@ -81,7 +98,6 @@ class ZendeskAIConversationsStream(WindowedStream):
     partition_setting = "bot_ids"
     default_lookback_days = 3
     complete_days_only = True  # a day's export is final only after midnight UTC
-    sort_window = False  # a day's records share export_date; sorting would hold them all
     error_meanings = {
         400: "the request was refused: date must be YYYY-MM-DD and ttl a positive "
         "number of minutes",
@@ -131,16 +147,23 @@ class ZendeskAIConversationsStream(WindowedStream):
         response = self.request_decorator(self._send_validated)(prepared)
         if response.status_code == 404:
             return None
+        return self.export_urls(response)
+
+    def export_urls(self, response: requests.Response) -> list[str]:
+        """The file URLs of a get-signed-urls answer, each one the tap may fetch."""
         body = self.decode_json(response)
         urls = None
         if isinstance(body, dict):
             urls = body.get("urls")
             if urls is None:
                 urls = body.get("signed_urls")
-        if not isinstance(urls, list) or not all(
-            isinstance(url, str) and url.startswith(("https://", "http://")) for url in urls
-        ):
+        if not isinstance(urls, list) or not all(isinstance(url, str) for url in urls):
             raise self.malformed(response, "no `urls` (or `signed_urls`) list of URLs")
+        for url in urls:
+            if problem := signed_url_problem(url):
+                raise VendorError(
+                    f"{self.where()}: a signed URL of the export is refused: {problem}"
+                )
         return urls
 
     def _send_validated(self, prepared: requests.PreparedRequest) -> requests.Response:
@@ -153,8 +176,9 @@ class ZendeskAIConversationsStream(WindowedStream):
 
     @cached_property
     def storage_session(self) -> requests.Session:
-        """Downloads: storage is another host, so no vendor headers and no pacing."""
-        session = PacedSession(None, self.tap.in_flight, self.vendor)
+        """Downloads: storage is another host, so no vendor headers and no pacing; the
+        timeout bounds each wait for bytes, not the whole file."""
+        session = PacedSession(None, self.tap.in_flight, self.vendor, whole_request=False)
         session.headers["User-Agent"] = self.user_agent
         return session
 
@@ -178,6 +202,9 @@ class ZendeskAIConversationsStream(WindowedStream):
         """GET one file as a stream; storage's refusals become the tap's exceptions."""
         response = self.storage_session.get(url, stream=True, timeout=self.timeout)
         status = response.status_code
+        if 300 <= status < 400:
+            response.close()
+            raise FatalAPIError(self.redirect_message(response, " (export file)"))
         if status < 400:
             return response
         message = self.storage_error_message(response)
@@ -194,37 +221,22 @@ class ZendeskAIConversationsStream(WindowedStream):
         """The records of one file. `progress[file]` counts those already emitted: a
         download retried after a broken connection skips them (files are immutable)."""
         key = describe_url(url)
-        wait = self.backoff_wait_generator()
-        next(wait)
-        tries = 0
-        while True:
-            tries += 1
-            skip = progress.get(key, 0)
-            if skip:
-                self.logger.info(
-                    "%s: reading %s again, skipping its %d records already emitted",
-                    self.where(), key, skip,
-                )
-            try:
-                with self.open_file(url) as response:
-                    objects = read_objects(counting(response.iter_content(CHUNK_BYTES)))
-                    for index, raw in enumerate(objects):
-                        if index < skip:
-                            continue
-                        record = self.normalize(raw, context, day, index)
-                        progress[key] = index + 1
-                        yield record
-                return
-            except FileFormatError as exc:
-                raise VendorError(
-                    f"{self.where()}: malformed export file GET {key}: {exc}"
-                ) from None
-            except RETRYABLE as exc:
-                if tries >= self.backoff_max_tries():
-                    raise
-                delay = wait.send(exc)
-                self.backoff_handler({"exception": exc, "tries": tries, "wait": delay})
-                time.sleep(delay)
+        parse = self.file_parser(context, day)
+        try:
+            yield from self.streamed_records(key, progress, lambda: self.open_file(url), parse)
+        except BodyFormatError as exc:
+            raise VendorError(f"{self.where()}: malformed export file GET {key}: {exc}") from None
+
+    def file_parser(
+        self, context: dict, day: dt.date
+    ) -> Callable[[requests.Response], Iterator[dict]]:
+        """What reads the records of one of the day's files from its answer."""
+
+        def parse(response: requests.Response) -> Iterator[dict]:
+            for index, raw in enumerate(read_objects(body_chunks(response))):
+                yield self.normalize(raw, context, day, index)
+
+        return parse
 
     def window_records(self, context: dict, window: Window) -> Iterator[dict]:
         """Every file of one (bot, day); fresh URLs when storage refuses one."""
