@@ -29,9 +29,7 @@ import typing as t
 from tap_convai.pacing import InFlight, bytes_read
 
 if t.TYPE_CHECKING:
-    from collections.abc import Hashable, Iterator
-
-    from tap_convai.windows import Window, WindowedStream
+    from collections.abc import Callable, Hashable, Iterable, Iterator
 
 #: bytes of fetched responses that may wait in memory to be written, across the run
 BUDGET_BYTES = 2 * 1024 * 1024
@@ -44,9 +42,11 @@ class WorkerStopped(Exception):
 
 
 class Unit:
-    """One window of one partition: its records as they are fetched."""
+    """One window of one partition: its records as they are fetched.
 
-    def __init__(self, partition: Hashable, context: dict, window: Window | None) -> None:
+    The window is the stream's own (this module never looks inside it)."""
+
+    def __init__(self, partition: Hashable, context: dict, window: t.Any) -> None:
         self.partition = partition
         self.context = context  # the partition plus `_window`
         self.window = window
@@ -55,6 +55,13 @@ class Unit:
         self.error: BaseException | None = None
         self.cancelled = False
         self.seconds = 0.0
+
+    @classmethod
+    def failed(cls, partition: Hashable, context: dict, error: BaseException) -> Unit:
+        """A partition that failed before any window (e.g. a corrupt bookmark)."""
+        unit = cls(partition, context, None)
+        unit.done, unit.error = True, error
+        return unit
 
 
 class Budget:
@@ -130,39 +137,25 @@ class Budget:
 
 
 class StreamFetcher:
-    """The units of one stream, fetched ahead by worker threads in the order written."""
+    """The units of one stream, fetched ahead by worker threads in the order written.
 
-    def __init__(self, stream: WindowedStream, budget: Budget, workers: int) -> None:
-        self.stream = stream
+    The stream lays its units out (partition by partition, in writing order) and gives
+    `fetch`, which reads one unit's records in a worker thread."""
+
+    def __init__(self, name: str, by_partition: dict[Hashable, list[Unit]],
+                 fetch: Callable[[Unit], Iterable[dict]], budget: Budget,
+                 workers: int) -> None:
         self.budget = budget
-        self.by_partition: dict[Hashable, list[Unit]] = {}
-        pending: list[Unit] = []
-        for context in stream.partitions or [None]:
-            key = partition_key(context)
-            stream.current_partition = context
-            try:
-                units = [
-                    Unit(key, stream.window_context(context, window), window)
-                    for window in stream.windows(context)
-                ]
-            except Exception as exc:  # e.g. a corrupt bookmark: this partition fails alone
-                failed = Unit(key, dict(context or {}), None)
-                failed.done, failed.error = True, exc
-                self.by_partition[key] = [failed]
-                continue
-            finally:
-                stream.current_partition = None
-            self.by_partition[key] = units
-            pending.extend(units)
+        self.by_partition = by_partition
+        self._fetch_records = fetch
+        pending = [unit for units in by_partition.values() for unit in units if not unit.done]
         self.total = len(pending)
         self.written = 0
         self._pending = collections.deque(pending)
         self._lock = threading.Lock()
         self._taken: set[Hashable] = set()
         for number in range(min(workers, len(pending))):
-            threading.Thread(
-                target=self._work, name=f"{stream.name}-{number}", daemon=True
-            ).start()
+            threading.Thread(target=self._work, name=f"{name}-{number}", daemon=True).start()
 
     def take_partition(self, context: dict | None) -> list[Unit] | None:
         """The units of a partition, once: a second sync of it needs a new fetcher."""
@@ -208,26 +201,20 @@ class StreamFetcher:
             self.budget.cancel(later)
 
     def _fetch(self, unit: Unit) -> None:
-        stream = self.stream
-        stream.current_partition = unit.context
-        try:
-            # records are handed over as they are read (never a whole window first), so
-            # the budget counts the bytes of every record that waits
-            records: t.Iterable[dict] = stream.window_records(unit.context, unit.window)
-            chunk: list[dict] = []
-            mark = bytes_read()
-            for record in records:
-                if unit.cancelled:
-                    return
-                chunk.append(record)
-                size = bytes_read() - mark
-                if size >= CHUNK_BYTES or len(chunk) >= CHUNK_RECORDS:
-                    self.budget.put(unit, chunk, max(size, len(chunk)))
-                    chunk, mark = [], bytes_read()
-            if chunk:
-                self.budget.put(unit, chunk, max(bytes_read() - mark, len(chunk)))
-        finally:
-            stream.current_partition = None
+        # records are handed over as they are read (never a whole window first), so the
+        # budget counts the bytes of every record that waits
+        chunk: list[dict] = []
+        mark = bytes_read()
+        for record in self._fetch_records(unit):
+            if unit.cancelled:
+                return
+            chunk.append(record)
+            size = bytes_read() - mark
+            if size >= CHUNK_BYTES or len(chunk) >= CHUNK_RECORDS:
+                self.budget.put(unit, chunk, max(size, len(chunk)))
+                chunk, mark = [], bytes_read()
+        if chunk:
+            self.budget.put(unit, chunk, max(bytes_read() - mark, len(chunk)))
 
     def units_left(self) -> int:
         return self.total - self.written

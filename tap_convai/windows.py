@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import typing as t
-from collections.abc import Iterator
+from collections.abc import Hashable, Iterator
 from dataclasses import dataclass
 
-from tap_convai.concurrency import StreamFetcher, iter_written
+from tap_convai.concurrency import StreamFetcher, Unit, iter_written, partition_key
 from tap_convai.http import ConvaiStream, VendorError
 from tap_convai.timestamps import (
     DAY,
@@ -171,9 +171,34 @@ class WindowedStream(ConvaiStream):
         HTTP session before any worker runs."""
         _ = self.requests_session
         tap = self.tap
-        self._fetcher = StreamFetcher(self, tap.budget, tap.settings.max_concurrency)
+        self._fetcher = StreamFetcher(self.name, self.lay_out_units(), self.fetch_unit,
+                                      tap.budget, tap.settings.max_concurrency)
         tap.progress.add(self.vendor, self._fetcher)
         return self._fetcher
+
+    def lay_out_units(self) -> dict[Hashable, list[Unit]]:
+        """Each partition's windows as units, in the order the SDK will write them; a
+        partition whose range cannot be read (a corrupt bookmark) is one failed unit."""
+        by_partition: dict[Hashable, list[Unit]] = {}
+        for context in self.partitions or [None]:
+            key = partition_key(context)
+            self.current_partition = context
+            try:
+                by_partition[key] = [Unit(key, self.window_context(context, window), window)
+                                     for window in self.windows(context)]
+            except Exception as exc:  # this partition fails alone, when it is written
+                by_partition[key] = [Unit.failed(key, dict(context or {}), exc)]
+            finally:
+                self.current_partition = None
+        return by_partition
+
+    def fetch_unit(self, unit: Unit) -> Iterator[dict]:
+        """The records of one unit, read in a worker thread."""
+        self.current_partition = unit.context
+        try:
+            yield from self.window_records(unit.context, unit.window)
+        finally:
+            self.current_partition = None
 
     def get_records(self, context: dict | None) -> t.Iterable[dict]:
         fetcher = self._fetcher

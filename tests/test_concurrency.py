@@ -20,6 +20,7 @@ from tap_convai.concurrency import (
     Unit,
     WorkerStopped,
     iter_written,
+    partition_key,
 )
 from tap_convai.pacing import InFlight, count_bytes
 from tap_convai.tap import TapConvAI
@@ -275,26 +276,11 @@ def test_progress_lines_per_vendor(caplog):
     assert progress.lines() == []  # nothing left and nothing new: silent
 
 
-class _Window:
-    """A stand-in for a stream: the fetcher's side of one, one window of records."""
-
-    name = "stand_in"
-    replication_key = "n"
-    partitions = None
-    sort_window = True  # ignored: a window is never sorted (held whole) before counting
-
-    def __init__(self, records) -> None:
-        self.records = records
-        self.current_partition = None
-
-    def windows(self, context):
-        return [None]
-
-    def window_context(self, context, window):
-        return {}
-
-    def window_records(self, context, window):
-        return self.records()
+def _one_window(records, budget: Budget) -> StreamFetcher:
+    """A fetcher of one stand-in stream: one partition, one window of `records()`."""
+    key = partition_key(None)
+    return StreamFetcher("stand_in", {key: [Unit(key, {}, None)]}, lambda unit: records(),
+                         budget, workers=1)
 
 
 def _written(fetcher: StreamFetcher, budget: Budget) -> list[dict]:
@@ -324,7 +310,7 @@ def test_the_budget_counts_a_window_s_bytes_before_its_records_are_held():
             read.append(n)
             yield {"n": n}
 
-    fetcher = StreamFetcher(_Window(records), budget, workers=1)
+    fetcher = _one_window(records, budget)
     assert budget.putting.wait(60)  # a hang guard, not a timing check
     handover = min(CHUNK_RECORDS, -(-CHUNK_BYTES // 1000))  # records of one hand-over
     assert len(read) == handover  # the writer takes nothing: the worker waits there
@@ -337,7 +323,7 @@ def test_a_base_exception_in_a_worker_fails_its_window_instead_of_stopping_the_w
         raise SystemExit(3)  # e.g. a library that calls sys.exit()
 
     budget = Budget()
-    fetcher = StreamFetcher(_Window(records), budget, workers=1)
+    fetcher = _one_window(records, budget)
     outcome: list = []
 
     def write():
