@@ -5,6 +5,25 @@ The rest of the package uses the public names this module gives them, and
 `tests/test_sdk_seam.py` checks every internal against the installed SDK, so a release
 that changes one fails there, by name (`make test-sdk-next` runs the suite on the newest
 release).
+
+Public SDK behaviour the tap relies on, and the tests that fail if a release changes it:
+
+- `is_sorted = True` with `check_sorted = False` on streams whose records are not sorted
+  inside a window (AgentX pages come in `_id` order): the SDK treats the stream as
+  resumable, checks no order, and the tap moves bookmarks per window itself
+  (`_increment_stream_state` below). tests/test_agentx.py::
+  test_state_moves_per_window_and_ends_at_the_range_end and
+  test_killed_run_resumes_at_its_window_and_loses_nothing.
+- `TYPE_CONFORMANCE_LEVEL = NONE` (http.py): records are written with the values the tap
+  gives, no per-value conformance; drift.py reports what the schema lacks instead.
+  tests/test_output.py::test_write_record_is_byte_identical_to_the_sdk_message,
+  tests/test_drift.py.
+- `RESTStream.request_records(context)` is called from several worker threads at once
+  for different windows of one stream (concurrency.py): it keeps its paging state per
+  call (a new paginator each time) and shares only the session, which the tap installs.
+  tests/test_concurrency.py::test_every_vendor_at_once_equals_a_sequential_run.
+- `request_decorator` retries a callable the tap builds itself (the Zendesk signed-URL
+  request), with the backoff hooks the tap overrides. tests/test_zendesk_ai.py.
 """
 
 from __future__ import annotations
