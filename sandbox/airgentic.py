@@ -1,7 +1,8 @@
 """Airgentic Insights raw-records API emulator: GET /api/insights/raw.
 
-Behaviour (vendor doc + DESIGN.md): `api-key` header; dates UTC, both ends inclusive,
-end_date defaults to start_date; records newest first; one partition per service id.
+Behaviour (its vendor doc, and docs/vendors/airgentic.md): `api-key` header; dates UTC,
+both ends inclusive, end_date defaults to start_date; records newest first; one
+partition per service id.
 Values as the docs show them: `completeness` "Full", `user_rating` "Good" or null,
 `sentiment` "Neutral", moderation results "Safe"; `product`, `question_type`,
 `error_code` and `full_chat_history` are null (the docs show no value, so no type).

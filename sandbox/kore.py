@@ -2,7 +2,7 @@
 
 ``GET|POST /agentassist/api/v1/public/{streamId}/v2/agentassistinteractions``
 
-Behaviour (vendor doc + DESIGN.md "What the vendor docs leave open"):
+Behaviour (its vendor doc, and docs/vendors/kore.md "Where the vendor docs are silent"):
 
 - headers ``accountId`` (must be the sandbox account) and ``auth`` (a JWT, bare or
   ``Bearer``-prefixed, HS256 with the client secret, ``appId`` claim = client id, ``exp``

@@ -62,9 +62,9 @@ class WindowedStream(ConvaiStream):
     be exact, and the SDK would otherwise move the bookmark back during lookback.
     """
 
-    # resumable partitions (see TOOLCHAIN: sorted + no partitioning keys); records inside a
-    # window come in the vendor's order, as they are read (holding a window to sort it
-    # would hold all of it in memory)
+    # the SDK resumes a sorted stream's partitions (state_partitioning_keys left None);
+    # records inside a window come in the vendor's order, as they are read (holding a
+    # window to sort it would hold all of it in memory)
     is_sorted = True
     check_sorted = False
     window_size: dt.timedelta = DAY

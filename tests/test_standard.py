@@ -1,7 +1,7 @@
 """The SDK's standard tap tests against the sandbox, plus the two checks they cannot make.
 
 The SDK's `primary_keys` test passes on duplicates and its `valid_final_state` only looks
-at top-level keys (see TOOLCHAIN.md), so `test_no_duplicate_keys` and
+at top-level keys (as singer-sdk 0.54 writes them), so `test_no_duplicate_keys` and
 `test_final_state_has_a_bookmark_per_partition` check those for real.
 """
 

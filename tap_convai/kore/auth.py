@@ -1,10 +1,10 @@
 """Kore.ai `auth` header: a configured JWT, or HS256 JWTs minted from the app's credentials.
 
-Kore's public APIs take a JWT in the `auth` header, sent bare (DESIGN: "What the vendor
-docs leave open"). The app's JWT is HS256-signed with its client secret and carries the
-client id in the `appId` claim. A minted token lives `lifetime` seconds and is replaced
-once less than `renew_before` seconds of it are left, so a long run never sends an
-expired token (retries included: the header is set on every attempt).
+Kore's public APIs take a JWT in the `auth` header, sent bare (docs/vendors/kore.md,
+"Where the vendor docs are silent"). The app's JWT is HS256-signed with its client
+secret and carries the client id in the `appId` claim. A minted token lives `lifetime`
+seconds and is replaced once less than `renew_before` seconds of it are left, so a long
+run never sends an expired token (retries included: the header is set on every attempt).
 
 Messages name the form in use (`description`), never a token or a secret.
 """

@@ -28,7 +28,7 @@ if t.TYPE_CHECKING:
 SCHEMAS = SchemaDirectory(Path(__file__).parent / "schemas")
 
 PAGE_SIZE = 100  # the documented maximum of `limit`
-PARAM_FORMAT = "%Y-%m-%d %H:%M:%S"  # `from`/`to`, UTC (DESIGN: what the docs leave open)
+PARAM_FORMAT = "%Y-%m-%d %H:%M:%S"  # `from`/`to`, UTC (docs/vendors/kore.md)
 
 
 class KorePaginator(OffsetPaginator):
