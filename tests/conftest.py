@@ -1,7 +1,14 @@
-"""Shared fixtures: a sandbox per test, one embedded PostgreSQL per session."""
+"""Shared fixtures: a sandbox per test, one embedded PostgreSQL per session; the lanes.
+
+`make test` runs every test. `make check` is the fast lane: the tests not marked `e2e`,
+which run the tap in this process. There, starting any process fails the test with the
+line to add, so a slow test cannot slip into the fast lane unmarked.
+"""
 
 from __future__ import annotations
 
+import os
+import subprocess
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -37,3 +44,28 @@ def sandbox(make_sandbox: Callable[..., Sandbox]) -> Sandbox:
 def pg() -> Iterator[Postgres]:
     with postgres_server() as server:
         yield server
+
+
+#: set by `make check`: tests that start a process must be marked e2e
+FAST_LANE = os.environ.get("CONVAI_FAST_LANE") == "1"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that loads into PostgreSQL is end to end, whatever its marks."""
+    for item in items:
+        if "pg" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.e2e)
+
+
+@pytest.fixture(autouse=True)
+def _no_process_in_the_fast_lane(request: pytest.FixtureRequest,
+                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    if not FAST_LANE or request.node.get_closest_marker("e2e"):
+        return
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError(
+            "this test starts a process (the tap, Meltano, dbt…): mark it "
+            "@pytest.mark.e2e, or run the tap in process (tests/support/inprocess.py)")
+
+    monkeypatch.setattr(subprocess.Popen, "__init__", refuse)

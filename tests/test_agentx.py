@@ -180,6 +180,7 @@ def test_state_moves_per_window_and_ends_at_the_range_end(long_sync):
 # -- discovery ------------------------------------------------------------------------------
 
 
+@pytest.mark.e2e
 def test_catalog_declares_keys_formats_and_open_objects(sandbox, tmp_path):
     run = run_tap(agentx_config(sandbox, START, END), tmp_path, args=("--discover",))
     assert run.returncode == 0, run.stderr
@@ -209,6 +210,7 @@ def test_catalog_declares_keys_formats_and_open_objects(sandbox, tmp_path):
 # -- cursor paging --------------------------------------------------------------------------
 
 
+@pytest.mark.e2e
 def test_cursor_is_followed_over_many_pages_until_null(make_sandbox, tmp_path):
     sandbox = make_sandbox(agentx_per_day=1500)
     day = "2026-10-01"
@@ -223,6 +225,7 @@ def test_cursor_is_followed_over_many_pages_until_null(make_sandbox, tmp_path):
         assert stats(sandbox, stream)["requests"] == pages(len(expected))
 
 
+@pytest.mark.e2e
 def test_single_page_and_empty_window(sandbox, tmp_path):
     # r3-218210 has records on 2026-10-05 (one page) and none at all on 2026-10-06
     assert truth(sandbox, CONV, "2026-10-06", "2026-10-06", bots=("r3-218210",)) == {}
@@ -244,6 +247,7 @@ def test_single_page_and_empty_window(sandbox, tmp_path):
 # -- failures and retries ---------------------------------------------------------------------
 
 
+@pytest.mark.e2e
 def test_429_with_retry_after_is_waited_out_and_retried(sandbox, tmp_path):
     sandbox.faults.add(vendor="agentx", kind="status", status=429, retry_after="1", count=2,
                        path="/v1/conversations")
@@ -261,6 +265,7 @@ def test_429_with_retry_after_is_waited_out_and_retried(sandbox, tmp_path):
     assert "HTTP 429, retry 2 of 3 in 1.0 s" in run.stderr
 
 
+@pytest.mark.e2e
 def test_missing_and_forbidden_bots_fail_alone_with_their_meaning(sandbox, tmp_path):
     day = "2026-10-01"
     bots = ("missing-bot", "forbidden-bot", "helpdesk")
@@ -284,6 +289,7 @@ def test_missing_and_forbidden_bots_fail_alone_with_their_meaning(sandbox, tmp_p
         assert marks.get("missing-bot") is None and marks.get("forbidden-bot") is None
 
 
+@pytest.mark.e2e
 def test_bad_key_names_its_meaning_and_never_the_key(sandbox, tmp_path):
     day = "2026-10-01"
     config = agentx_config(sandbox, day, day, bots=("helpdesk",))
@@ -300,6 +306,7 @@ def test_bad_key_names_its_meaning_and_never_the_key(sandbox, tmp_path):
 # -- resume -----------------------------------------------------------------------------------
 
 
+@pytest.mark.e2e
 def test_killed_run_resumes_at_its_window_and_loses_nothing(sandbox, tmp_path):
     start, end = "2026-10-01", "2026-10-03"
     config = agentx_config(sandbox, start, end)

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from sandbox.credentials import SECRETS
 from tests.keys import airgentic_keys, airgentic_truth
 from tests.support.config import sandbox_config
 from tests.support.runner import run_tap, run_tap_killed
+
+pytestmark = pytest.mark.e2e  # every test here runs the tap as a process
 
 STREAM = "airgentic_records"
 END_EXCLUSIVE = "2026-10-08"

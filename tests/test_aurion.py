@@ -59,6 +59,7 @@ def errors(run) -> list[str]:
 # -- windows --------------------------------------------------------------------------------
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize(
     ("start", "end"),
     [("2025-12-30", "2026-01-02"), ("2026-02-27", "2026-03-01")],
@@ -87,6 +88,7 @@ def test_one_record_per_day_equals_truth(sandbox, tmp_path, start, end):
         assert list(validator.iter_errors(record)) == []
 
 
+@pytest.mark.e2e
 def test_end_date_inside_a_day_stops_before_that_day(sandbox, tmp_path):
     run = run_tap(
         config(sandbox, start_date="2026-03-30", end_date="2026-04-01T12:00:00Z"), tmp_path
@@ -122,6 +124,7 @@ def test_today_is_not_emitted(make_sandbox, end_offset):
     assert bookmark(run.final_state) == canonical(today)
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("lookback", [None, 3, 0], ids=["default-1", "3", "0"])
 def test_second_run_rereads_exactly_the_lookback(sandbox, tmp_path, lookback):
     overrides = {} if lookback is None else {"aurion": {"lookback_days": lookback}}
@@ -142,6 +145,7 @@ def test_second_run_rereads_exactly_the_lookback(sandbox, tmp_path, lookback):
     assert bookmark(second.final_state) == bookmark(first.final_state)
 
 
+@pytest.mark.e2e
 def test_killed_run_resumes_without_loss(sandbox, tmp_path):
     cfg = config(sandbox, aurion={"lookback_days": 0})
     killed = run_tap_killed(cfg, tmp_path, after_states=3)
@@ -160,6 +164,7 @@ def test_killed_run_resumes_without_loss(sandbox, tmp_path):
 # -- errors ---------------------------------------------------------------------------------
 
 
+@pytest.mark.e2e
 def test_preview_403_says_the_endpoint_is_in_preview(make_sandbox, tmp_path):
     sb = make_sandbox(aurion_preview=True)
     run = run_tap(config(sb), tmp_path)
@@ -176,6 +181,7 @@ def test_preview_403_says_the_endpoint_is_in_preview(make_sandbox, tmp_path):
     assert 1 <= requests_made(sb) <= len(days(START, END))
 
 
+@pytest.mark.e2e
 def test_other_403_does_not_claim_preview(sandbox, tmp_path):
     sandbox.faults.add(vendor="aurion", kind="status", status=403, count=None,
                        body={"detail": "Forbidden: team workspace suspended 555-0100"})
@@ -187,6 +193,7 @@ def test_other_403_does_not_claim_preview(sandbox, tmp_path):
     assert "555-0100" not in run.stderr  # undocumented body text is never echoed
 
 
+@pytest.mark.e2e
 def test_wrong_token_401(sandbox, tmp_path):
     wrong = "sbx-wrong-token-77d1e0"
     run = run_tap(config(sandbox, aurion={"token": wrong}), tmp_path)
@@ -200,6 +207,7 @@ def test_wrong_token_401(sandbox, tmp_path):
     assert SANDBOX["aurion"]["token"] not in run.stderr + run.stdout
 
 
+@pytest.mark.e2e
 def test_422_becomes_one_clear_message_and_keeps_the_bookmark(sandbox, tmp_path):
     sandbox.faults.add(
         vendor="aurion", kind="status", status=422, path="date_from=2026-10-03",
@@ -222,6 +230,7 @@ def test_422_becomes_one_clear_message_and_keeps_the_bookmark(sandbox, tmp_path)
     assert "ECHO-ME-NOT" not in run.stderr
 
 
+@pytest.mark.e2e
 def test_429_waits_for_retry_after(sandbox, tmp_path):
     sandbox.faults.add(vendor="aurion", kind="status", status=429, retry_after=1, count=1)
     started = time.monotonic()
@@ -234,6 +243,7 @@ def test_429_waits_for_retry_after(sandbox, tmp_path):
     assert sandbox.stats.snapshot()[ENDPOINT]["statuses"] == {429: 1, 200: 7}
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize(
     ("fault", "problem"),
     [({"kind": "malformed"}, "malformed response"),

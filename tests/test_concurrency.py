@@ -103,6 +103,7 @@ def timestamp(stream: str, record: dict) -> dt.datetime:
 # -- overlap and its bounds ---------------------------------------------------------------
 
 
+@pytest.mark.e2e
 def test_requests_overlap_up_to_max_concurrency_and_never_more(make_sandbox, tmp_path):
     # the sandbox holds the first requests until 4 are in flight together (once)
     sandbox = make_sandbox(hold_until_in_flight=4, latency=0.02)
@@ -117,6 +118,7 @@ def test_requests_overlap_up_to_max_concurrency_and_never_more(make_sandbox, tmp
             sandbox, stream, config, START, END_EXCLUSIVE)
 
 
+@pytest.mark.e2e
 def test_max_concurrency_one_sends_one_request_at_a_time(make_sandbox, tmp_path):
     sandbox = make_sandbox(latency=0.01)
     config = all_vendors(sandbox.url, max_concurrency=1)
@@ -127,6 +129,7 @@ def test_max_concurrency_one_sends_one_request_at_a_time(make_sandbox, tmp_path)
     assert_runs_equal_truth([run], sandbox, config, START, END_EXCLUSIVE)
 
 
+@pytest.mark.e2e
 def test_every_vendor_at_once_equals_a_sequential_run(sandbox, tmp_path):
     config = all_vendors(sandbox.url)
     sequential = run_tap({**config, "max_concurrency": 1}, tmp_path)
@@ -151,6 +154,7 @@ def slow_first_window(sandbox) -> None:
                        path="service_id=web&start_date=2026-10-01")
 
 
+@pytest.mark.e2e
 def test_a_slow_window_holds_its_bookmark_while_later_windows_finish(sandbox, tmp_path):
     slow_first_window(sandbox)
     config = all_vendors(sandbox.url)
@@ -164,6 +168,7 @@ def test_a_slow_window_holds_its_bookmark_while_later_windows_finish(sandbox, tm
     assert days == [f"2026-10-{d:02d}T00:00:00.000000Z" for d in range(2, 9)]  # in order
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("after_states", [1, 3, 8])
 def test_killed_while_windows_finish_out_of_order_resumes_with_nothing_lost(
     after_states, sandbox, tmp_path
@@ -189,6 +194,7 @@ def test_killed_while_windows_finish_out_of_order_resumes_with_nothing_lost(
 # -- failures under concurrency ----------------------------------------------------------------
 
 
+@pytest.mark.e2e
 def test_a_failing_middle_window_stops_its_partition_there_and_nothing_else(sandbox, tmp_path):
     sandbox.faults.add(vendor="airgentic", kind="malformed",
                        path="service_id=web&start_date=2026-10-04")

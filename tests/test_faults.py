@@ -47,6 +47,7 @@ TRANSIENT = {
 }
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("fault", sorted(TRANSIENT))
 def test_transient_faults_heal_for_every_vendor(fault, sandbox, tmp_path):
     for vendor in VENDOR_KEYS:
@@ -82,6 +83,7 @@ PERMANENT = {
 }
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("fault", sorted(PERMANENT))
 def test_a_permanent_fault_stays_in_its_partition(fault, sandbox, tmp_path):
     vendor, rule, message = PERMANENT[fault]
@@ -119,6 +121,7 @@ def partition_id(stream: str, record: dict) -> tuple[str, str]:
     return stream, repr(sorted(context.items()))
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("after_states", [1, 4, 7, 10])
 def test_killed_anywhere_resumes_with_nothing_lost_and_one_window_reread(
     after_states, sandbox, tmp_path

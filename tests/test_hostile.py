@@ -116,6 +116,7 @@ def assert_no_credential_in(received: list[dict]):
 # -- 1, 2: redirects --------------------------------------------------------------------
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("vendor", sorted(TARGETS))
 def test_a_redirect_is_an_error_naming_its_host_and_no_credential_leaves(vendor, make_sandbox,
                                                                          tmp_path):
@@ -130,6 +131,7 @@ def test_a_redirect_is_an_error_naming_its_host_and_no_credential_leaves(vendor,
     assert "?" not in next(line for line in run.stderr.splitlines() if "redirects to" in line)
 
 
+@pytest.mark.e2e
 def test_a_redirect_of_a_kore_session_filter_is_not_turned_into_an_unfiltered_get(
     make_sandbox, tmp_path
 ):
@@ -142,6 +144,7 @@ def test_a_redirect_of_a_kore_session_filter_is_not_turned_into_an_unfiltered_ge
     assert_only_the_target_failed(run, sandbox, config, "kore", "HTTP 302 for POST")
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("vendor, concurrency", [("airgentic", 1), ("agentx", 8)])
 def test_a_redirect_holds_no_slot_or_limiter_turn(vendor, concurrency, make_sandbox, tmp_path):
     """One redirect used to re-enter the session while its request held the only slot
@@ -156,6 +159,7 @@ def test_a_redirect_holds_no_slot_or_limiter_turn(vendor, concurrency, make_sand
 # -- 4: signed URLs ---------------------------------------------------------------------
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("base, problem", [
     ("http://[::ffff:127.0.0.1]:{port}", "plain http:// to ::ffff:127.0.0.1"),
     ("https://169.254.169.254", "169.254.169.254 is not a public address"),
@@ -173,6 +177,7 @@ def test_a_signed_url_that_is_not_https_or_not_public_is_refused(base, problem, 
                                   f"a signed URL of the export is refused: {problem}")
 
 
+@pytest.mark.e2e
 def test_signed_urls_on_another_host_are_fetched_without_any_vendor_header(make_sandbox,
                                                                           tmp_path):
     sandbox = make_sandbox(hostile_signed_urls=True, hostile_signed_url_base="foreign")
@@ -191,6 +196,7 @@ def test_signed_urls_on_another_host_are_fetched_without_any_vendor_header(make_
 # -- 5, 8: hostile bodies ---------------------------------------------------------------
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("vendor, target, message", [
     ("zendesk_ai", f"/files/{SECOND_ZENDESK_BOT}/", "nested deeper than 256 levels"),
     ("airgentic", "service_id=support", "nested deeper than 256 levels"),
@@ -205,6 +211,7 @@ def test_a_deeply_nested_record_fails_its_partition_only(vendor, target, message
     assert_only_the_target_failed(run, sandbox, config, vendor, message)
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("vendor, target, message", [
     ("zendesk_ai", f"/files/{SECOND_ZENDESK_BOT}/", "inflates more than 200 times"),
     ("airgentic", "service_id=support", "inflates more than 200 times"),
@@ -221,6 +228,7 @@ def test_a_gzip_bomb_fails_its_partition_only(vendor, target, message, make_sand
 # -- 6: paging ends ---------------------------------------------------------------------
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("switch, vendor, message", [
     ("hostile_cursor_cycle", "agentx", "repeats an earlier page's: paging would never end"),
     ("hostile_more_forever", "kore", "brings no new record: paging would never end"),
@@ -238,6 +246,7 @@ def test_paging_that_would_never_end_fails_its_partition(switch, vendor, message
 # -- 7: every wait is bounded -------------------------------------------------------------
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("vendor", ["airgentic", "agentx"])
 def test_a_drip_fed_answer_is_cut_off_by_the_whole_request_deadline(vendor, make_sandbox,
                                                                     tmp_path):
@@ -251,6 +260,7 @@ def test_a_drip_fed_answer_is_cut_off_by_the_whole_request_deadline(vendor, make
                                   "no complete answer within 2 s (request_timeout)")
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("vendor, target", [
     ("kore", "/agentassistinteractions"),
     ("zendesk_ai", f"/files/{SECOND_ZENDESK_BOT}/"),
@@ -264,6 +274,7 @@ def test_a_stalled_answer_is_retried_then_fails_its_partition(vendor, target, ma
     assert_only_the_target_failed(run, sandbox, config, vendor, "gave up after 2 tries")
 
 
+@pytest.mark.e2e
 def test_a_retry_after_of_a_day_fails_its_partition_at_once(sandbox, tmp_path):
     sandbox.faults.add(vendor="airgentic", status=429, retry_after="86400", count=None,
                        path="service_id=support")
@@ -291,6 +302,7 @@ def test_a_retry_after_date_in_minus_zero_zone_is_read_as_utc():
 # -- the loader stops reading ---------------------------------------------------------------
 
 
+@pytest.mark.e2e
 def test_a_closed_stdout_ends_the_run_with_one_line(sandbox, tmp_path):
     config = config_for(sandbox.url)
     config_path = tmp_path / "config.json"
@@ -314,6 +326,7 @@ def test_a_closed_stdout_ends_the_run_with_one_line(sandbox, tmp_path):
 # -- the machine's time zone ------------------------------------------------------------------
 
 
+@pytest.mark.e2e
 def test_output_is_the_same_in_any_time_zone(sandbox, tmp_path):
     config = config_for(sandbox.url)
     outputs = []

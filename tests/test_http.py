@@ -38,6 +38,7 @@ def expected_keys(sandbox):
     return airgentic_keys(sandbox.truth(STREAM, "2026-10-01", "2026-10-02", service_id="web"))
 
 
+@pytest.mark.e2e
 def test_retry_after_seconds_is_honoured(sandbox, tmp_path):
     sandbox.faults.add(vendor="airgentic", kind="status", status=429, retry_after="2")
     run = run_tap(one_day_config(sandbox), tmp_path)
@@ -49,6 +50,7 @@ def test_retry_after_seconds_is_honoured(sandbox, tmp_path):
     assert "HTTP 429, retry 1 of 3 in 2.0 s" in run.stderr
 
 
+@pytest.mark.e2e
 def test_retry_after_http_date_is_honoured(sandbox, tmp_path):
     sandbox.faults.add(vendor="airgentic", kind="status", status=503, retry_after="http-date:3")
     run = run_tap(one_day_config(sandbox), tmp_path)
@@ -58,6 +60,7 @@ def test_retry_after_http_date_is_honoured(sandbox, tmp_path):
     assert second - first >= 2.0  # HTTP dates have whole seconds: 3 s ahead, minus < 1 s
 
 
+@pytest.mark.e2e
 def test_backoff_without_retry_after_grows(sandbox, tmp_path):
     sandbox.faults.add(vendor="airgentic", kind="status", status=500, count=3)
     run = run_tap(one_day_config(sandbox, retry_initial_delay=0.2), tmp_path)
@@ -105,6 +108,7 @@ def test_retry_after_in_seconds_or_as_an_http_date():
     assert retry_after_seconds(None, now) is None
 
 
+@pytest.mark.e2e
 def test_gives_up_after_max_retries(sandbox, tmp_path):
     sandbox.faults.add(vendor="airgentic", kind="status", status=502, count=None)
     run = run_tap(one_day_config(sandbox, max_retries=2), tmp_path)
@@ -116,6 +120,7 @@ def test_gives_up_after_max_retries(sandbox, tmp_path):
     assert "Traceback" not in run.stderr
 
 
+@pytest.mark.e2e
 def test_dropped_and_cut_connections_are_retried(sandbox, tmp_path):
     sandbox.faults.add(vendor="airgentic", kind="drop")
     sandbox.faults.add(vendor="airgentic", kind="cut")
@@ -126,6 +131,7 @@ def test_dropped_and_cut_connections_are_retried(sandbox, tmp_path):
     assert airgentic_keys(run.records(STREAM)) == expected_keys(sandbox)
 
 
+@pytest.mark.e2e
 def test_a_slow_response_times_out_and_is_retried(sandbox, tmp_path):
     sandbox.faults.add(vendor="airgentic", kind="latency", seconds=3)
     run = run_tap(one_day_config(sandbox, request_timeout=1), tmp_path)
@@ -135,6 +141,7 @@ def test_a_slow_response_times_out_and_is_retried(sandbox, tmp_path):
     assert airgentic_keys(run.records(STREAM)) == expected_keys(sandbox)
 
 
+@pytest.mark.e2e
 def test_malformed_body_is_an_error_naming_stream_and_request(sandbox, tmp_path):
     sandbox.faults.add(vendor="airgentic", kind="malformed")
     run = run_tap(one_day_config(sandbox), tmp_path)

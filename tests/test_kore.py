@@ -93,6 +93,7 @@ def assert_valid(run) -> None:
 # ------------------------------------------------------------------------ records, schema
 
 
+@pytest.mark.e2e
 def test_records_equal_truth_and_schema_types(sandbox, tmp_path):
     run = run_tap(kore_config(sandbox), tmp_path)
     assert run.returncode == 0, run.stderr[-3000:]
@@ -113,6 +114,7 @@ def test_records_equal_truth_and_schema_types(sandbox, tmp_path):
     assert requests_made(sandbox) == 7
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("has_more", [True, False], ids=["hasMore", "no-hasMore"])
 def test_paging_exactly_100_zero_and_two_pages(make_sandbox, tmp_path, has_more):
     # seed 7, 120 a day on average: 2026-09-21 has exactly 100 records, 09-22 none, 09-23 109
@@ -133,6 +135,7 @@ def test_paging_exactly_100_zero_and_two_pages(make_sandbox, tmp_path, has_more)
 # ---------------------------------------------------------------------------- filters
 
 
+@pytest.mark.e2e
 def test_include_agentic_data(sandbox, tmp_path):
     run = run_tap(kore_config(sandbox, end="2026-10-03", include_agentic_data=True), tmp_path)
     assert run.returncode == 0, run.stderr[-3000:]
@@ -143,6 +146,7 @@ def test_include_agentic_data(sandbox, tmp_path):
     assert_valid(run)
 
 
+@pytest.mark.e2e
 def test_session_ids_filter_posts_and_returns_only_those_sessions(sandbox, tmp_path):
     everything = truth(sandbox)
     sessions = sorted({r["botSessionID"] for r in everything})
@@ -159,6 +163,7 @@ def test_session_ids_filter_posts_and_returns_only_those_sessions(sandbox, tmp_p
 # ------------------------------------------------------------------------------- auth
 
 
+@pytest.mark.e2e
 def test_minted_jwt_works_and_is_never_shown(sandbox, tmp_path):
     run = run_tap(minted_config(sandbox, end="2026-10-03"), tmp_path)
     assert run.returncode == 0, run.stderr[-3000:]
@@ -174,6 +179,7 @@ def _foreign_jwt() -> str:
         return jwt.encode({"appId": KORE["client_id"]}, "not-the-secret-123", algorithm="HS256")
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("form", ["minted", "configured"])
 def test_rejected_jwt_is_one_line_naming_the_auth_form(sandbox, tmp_path, form):
     if form == "minted":
@@ -248,6 +254,7 @@ def test_paginator_has_more(body, more):
 # ------------------------------------------------------------------------------ pacing
 
 
+@pytest.mark.e2e
 def test_requests_are_paced_to_requests_per_minute(make_sandbox, tmp_path):
     sandbox = make_sandbox(kore_rate_limit=120)  # the server refuses a 121st in 60 s
     run = run_tap(kore_config(sandbox, end="2026-10-05", requests_per_minute=120), tmp_path)
@@ -261,6 +268,7 @@ def test_requests_are_paced_to_requests_per_minute(make_sandbox, tmp_path):
 # ------------------------------------------------------------------------------ resume
 
 
+@pytest.mark.e2e
 def test_resume_after_sigkill_loses_nothing(sandbox, tmp_path):
     config = kore_config(sandbox)
     killed = run_tap_killed(config, tmp_path, after_states=3)
@@ -314,6 +322,7 @@ def test_bad_kore_config_is_one_clear_line(case):
     assert not any(s in problems[0] for s in SECRETS)
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize(("stream_id", "status", "meaning"), [
     ("forbidden-st", 403, "not associated with the AgentAssist Analytics API scope"),
     ("missing-st", 404, "the stream id was not found"),
@@ -328,6 +337,7 @@ def test_http_errors_name_the_documented_meaning(sandbox, tmp_path, stream_id, s
                    for m in run.messages)
 
 
+@pytest.mark.e2e
 def test_retryable_errors_and_malformed_pages(sandbox, tmp_path):
     sandbox.faults.add(vendor="kore", status=503, count=1, retry_after="0")
     sandbox.faults.add(vendor="kore", status=429, count=1, retry_after="0")

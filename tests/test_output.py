@@ -7,6 +7,7 @@ import datetime as dt
 import io
 import sys
 
+import pytest
 from singer_sdk.singerlib import RecordMessage
 
 from tap_convai.output import StateFlushingWriter
@@ -58,6 +59,7 @@ class _Frozen:
         self.datetime = _DateTime
 
 
+@pytest.mark.e2e
 def test_stream_maps_and_flattening_still_apply(sandbox, tmp_path):
     config = sandbox_config(
         sandbox.url, airgentic={"service_ids": ["web"]}, **ONE_DAY,

@@ -10,6 +10,8 @@ from tests.keys import airgentic_keys, airgentic_truth
 from tests.support.config import sandbox_config
 from tests.support.runner import run_tap, run_tap_killed
 
+pytestmark = pytest.mark.e2e  # every test here runs the tap as a process
+
 STREAM = "airgentic_records"
 
 

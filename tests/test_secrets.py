@@ -33,6 +33,7 @@ def test_the_check_catches_a_signed_url_query():
     check_output("GET https://files.example/x.json?***")  # redacted: passes
 
 
+@pytest.mark.e2e
 def test_a_failing_partition_prints_no_secret(sandbox, tmp_path):
     config = sandbox_config(sandbox.url, airgentic={"service_ids": ["forbidden-x", "web"]})
     run = run_tap(config, tmp_path)  # run_tap checks the output itself
@@ -84,6 +85,7 @@ def test_clip_masks_a_secret_before_it_cuts_the_text():
     assert len(clipped) <= 200 and SECRET[:6] not in clipped
 
 
+@pytest.mark.e2e
 def test_a_vendor_field_name_cannot_forge_a_log_line(make_sandbox, tmp_path):
     forged = "x\n2026-10-01 00:00:00,000 | ERROR    | tap-convai | forged"
     sandbox = make_sandbox(airgentic_extra_field=forged)

@@ -92,6 +92,7 @@ def test_a_good_config_has_no_problem():
     assert config_problems(config(vendors=tuple(v.key for v in VENDORS)), VENDORS) == []
 
 
+@pytest.mark.e2e
 def test_the_cli_stops_a_bad_config_before_any_request(sandbox, tmp_path):
     bad = sandbox_config(sandbox.url, end_date="2026-09-01")
     bad["airgentic"]["apikey"] = SECRET  # a misplaced secret is never printed back
@@ -105,6 +106,7 @@ def test_the_cli_stops_a_bad_config_before_any_request(sandbox, tmp_path):
     assert all(v["requests"] == 0 for v in sandbox.stats.snapshot().values())
 
 
+@pytest.mark.e2e
 def test_about_documents_every_setting(tmp_path):
     run = run_tap({}, tmp_path, args=("--about", "--format", "json"))
     import json

@@ -10,6 +10,7 @@ from __future__ import annotations
 import atexit
 import json
 
+import pytest
 from singer_sdk.testing import SuiteConfig, get_tap_test_class
 
 from sandbox import Sandbox
@@ -33,6 +34,7 @@ TestTapConvAI = get_tap_test_class(
 )
 
 
+@pytest.mark.e2e
 def test_no_duplicate_keys_and_a_bookmark_per_partition(tmp_path):
     run = run_tap(CONFIG, tmp_path)
     assert run.returncode == 0, run.stderr

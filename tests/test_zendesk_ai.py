@@ -156,6 +156,7 @@ def test_keys_counts_and_conversations_data_are_normalised(ten_days):
 # ---------------------------------------------------------------------------- 404 days
 
 
+@pytest.mark.e2e
 def test_days_without_export_are_empty_and_move_the_bookmark(make_sandbox, tmp_path):
     sb = make_sandbox()
     first, last = "2026-09-26", "2026-09-28"
@@ -173,6 +174,7 @@ def test_days_without_export_are_empty_and_move_the_bookmark(make_sandbox, tmp_p
     assert sb.stats.snapshot()["zendesk_ai.signed_urls"]["statuses"] == {200: 1, 404: 5}
 
 
+@pytest.mark.e2e
 def test_days_before_2024_are_not_requested(make_sandbox, tmp_path):
     sb = make_sandbox()
     run = run_tap(config(sb, "2023-12-29", "2024-01-01"), tmp_path)
@@ -185,6 +187,7 @@ def test_days_before_2024_are_not_requested(make_sandbox, tmp_path):
 # ------------------------------------------------------------------ signed URLs and storage
 
 
+@pytest.mark.e2e
 def test_expired_urls_are_refreshed(make_sandbox, tmp_path):
     sb = make_sandbox(zendesk_expired_urls=1)
     first, last = "2026-10-01", "2026-10-02"
@@ -198,6 +201,7 @@ def test_expired_urls_are_refreshed(make_sandbox, tmp_path):
     assert "signed URL has expired (ExpiredToken); asking for fresh signed URLs" in run.stderr
 
 
+@pytest.mark.e2e
 def test_urls_that_stay_expired_fail_the_day(make_sandbox, tmp_path):
     sb = make_sandbox(zendesk_expired_urls=100)
     run = run_tap(config(sb, "2026-10-02", "2026-10-02"), tmp_path)
@@ -209,6 +213,7 @@ def test_urls_that_stay_expired_fail_the_day(make_sandbox, tmp_path):
     assert watermark(run.final_state, BOT) is None
 
 
+@pytest.mark.e2e
 def test_broken_download_is_retried_without_duplicates(make_sandbox, tmp_path):
     sb = make_sandbox(zendesk_ai_per_day=800)  # one JSON Lines file of ~1 MB that day
     sb.faults.add(vendor="zendesk_ai", kind="cut", path="/files/")
@@ -227,6 +232,7 @@ def test_broken_download_is_retried_without_duplicates(make_sandbox, tmp_path):
     assert skipped and int(skipped.group(1)) > 0  # the cut came mid-file
 
 
+@pytest.mark.e2e
 def test_malformed_file_fails_only_its_partition(make_sandbox, tmp_path):
     sb = make_sandbox()
     sb.faults.add(vendor="zendesk_ai", kind="malformed", path=f"/files/{BOT}/2026-10-02/")
@@ -246,6 +252,7 @@ def test_malformed_file_fails_only_its_partition(make_sandbox, tmp_path):
 # ------------------------------------------------------------------------------ resume
 
 
+@pytest.mark.e2e
 def test_kill_mid_day_then_resume_loses_nothing(make_sandbox, tmp_path):
     # one ~18 MB file per day, > 10,000 records: the SDK's STATE after 10,000 records
     # falls in the middle of the first day
@@ -307,6 +314,7 @@ def test_region_selects_the_host():
     }
 
 
+@pytest.mark.e2e
 def test_bad_region_is_one_clear_line(sandbox, tmp_path):
     run = run_tap(config(sandbox, *TEN, region="ap"), tmp_path)
     assert run.returncode == 1
