@@ -159,7 +159,7 @@ class StreamFetcher:
 
     def take_partition(self, context: dict | None) -> list[Unit] | None:
         """The units of a partition, once: a second sync of it needs a new fetcher."""
-        key = partition_key(context)
+        key = context_key(context)
         if key in self._taken:
             return None
         self._taken.add(key)
@@ -220,7 +220,7 @@ class StreamFetcher:
         return self.total - self.written
 
 
-def partition_key(context: dict | None) -> Hashable:
+def context_key(context: dict | None) -> Hashable:
     return tuple(sorted((context or {}).items()))
 
 

@@ -40,7 +40,7 @@ from tap_convai.transport import (
 if t.TYPE_CHECKING:
     from collections.abc import Callable, Generator, Iterator
 
-    from tap_convai.pacing import RateLimiter
+    from tap_convai.pacing import Pace, RateLimiter
 
 __all__ = ["ConvaiStream", "VendorError", "describe_url"]
 
@@ -154,10 +154,10 @@ class ConvaiStream(SeamStream):
     default_base_url: t.ClassVar[str | None] = None
     #: HTTP status -> the vendor's documented meaning, used in error messages
     error_meanings: t.ClassVar[dict[int, str]] = {}
-    #: name of the endpoint's rate limiter (shared by all partitions), and its rate
+    #: name of the endpoint's rate limiter (shared by all partitions)
     limiter_key: t.ClassVar[str | None] = None
-    #: the server's counting window in seconds: at most rate x window requests in any one
-    limiter_window: t.ClassVar[float] = 1.0
+    #: the vendor's published rate limit (from its descriptor); None: unpaced
+    pace: t.ClassVar[Pace | None] = None
     #: never: a vendor credential stays with its host (see transport.py)
     allow_redirects = False
 
@@ -190,15 +190,15 @@ class ConvaiStream(SeamStream):
 
     def requests_per_second(self) -> float | None:
         """The client-side pace of this stream's endpoint; None = unpaced."""
-        return None
+        return self.pace.per_second(self.vendor_config) if self.pace else None
 
     @cached_property
     def limiter(self) -> RateLimiter:
         """The endpoint's limiter, shared by all its partitions and workers: it paces the
         vendors that publish a rate, and holds every request back after a Retry-After."""
-        return self.tap.rate_limiter(
-            self.limiter_key or self.name, self.requests_per_second(), self.limiter_window
-        )
+        window = self.pace.window if self.pace else 1.0  # the server's counting window
+        return self.tap.rate_limiter(self.limiter_key or self.name, self.requests_per_second(),
+                                     window)
 
     @property
     def requests_session(self) -> requests.Session:

@@ -75,9 +75,12 @@ def reader(chunks: Iterable[bytes]) -> io.BufferedReader:
 
 # -- nesting -----------------------------------------------------------------------------
 
-_STRING = re.compile(rb'"[^"\\]*+(?:\\.[^"\\]*+)*+"', re.S)  # a whole string
-_STRING_REST = re.compile(rb'[^"\\]*+(?:\\.[^"\\]*+)*+', re.S)  # inside one, up to its end
-_UP_TO_OPEN_STRING = re.compile(rb'(?:[^"]*+"[^"\\]*+(?:\\.[^"\\]*+)*+")*+[^"]*+', re.S)
+# unrolled loops ("normal* (special normal*)*"): their parts never match the same byte,
+# so a failed try gives back nothing worth retrying and matching stays linear (also on
+# Python 3.10, which has no possessive quantifiers)
+_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.S)  # a whole string
+_STRING_REST = re.compile(rb'[^"\\]*(?:\\.[^"\\]*)*', re.S)  # inside one, up to its end
+_UP_TO_OPEN_STRING = re.compile(rb'(?:[^"]*"[^"\\]*(?:\\.[^"\\]*)*")*[^"]*', re.S)
 _BRACKETS = bytes.maketrans(b"{}", b"[]")
 _NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
 

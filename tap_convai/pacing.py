@@ -16,6 +16,7 @@ import threading
 import time
 import typing as t
 from collections import deque
+from dataclasses import dataclass
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -27,6 +28,20 @@ NETWORK_TRIP = 0.1
 JITTER = 0.03
 #: round trips the credit is computed from
 RECENT_TRIPS = 16
+
+
+@dataclass(frozen=True)
+class Pace:
+    """A vendor's published rate limit as a setting: at most `setting` requests per
+    `window` seconds (1 for a per-second limit, 60 for a per-minute one), `default` when
+    the setting is not given."""
+
+    setting: str
+    window: float
+    default: float
+
+    def per_second(self, block: t.Mapping[str, t.Any]) -> float:
+        return float(block.get(self.setting) or self.default) / self.window
 
 
 class Turn:

@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 from jsonschema import Draft7Validator
 from singer_sdk import typing as th
 
+from tap_convai.pacing import Pace
 from tap_convai.timestamps import DAY, UTC, parse_timestamp
 
 if t.TYPE_CHECKING:
@@ -37,13 +38,43 @@ class Vendor:
     settings: th.ObjectType
     streams: tuple[type[ConvaiStream], ...]
     description: str
+    #: the setting naming the partitions (an id, or a list of ids), and the context key
+    #: each partition's records carry; None: the vendor is one partition
+    partition_setting: str | None = None
+    partition_key: str | None = None
+    #: the vendor's published rate limit as a setting, if it has one
+    pace: Pace | None = None
     #: vendor-specific cross-field checks of its block, one message per problem
     check: Callable[[dict[str, t.Any]], Iterable[str]] = field(default=lambda block: ())
 
     def __post_init__(self) -> None:
-        # the descriptor is the one source of the vendor's name: its streams take it here
+        # the descriptor is the one source of these facts: its streams take them here
         for stream in self.streams:
             stream.vendor, stream.vendor_title = self.key, self.title
+            stream.partition_setting, stream.partition_key = (
+                self.partition_setting, self.partition_key)
+            stream.pace = self.pace
+
+    @property
+    def partition_is_list(self) -> bool:
+        """The partition setting lists ids (else one id: one partition per config)."""
+        if self.partition_setting is None:
+            return False
+        kind = self.settings.to_dict()["properties"][self.partition_setting].get("type")
+        return "array" in (kind or ())
+
+    def partition_ids(self, block: t.Mapping[str, t.Any]) -> list[t.Any]:
+        """The partitions a settings block names, as a list of ids."""
+        if self.partition_setting is None:
+            return []
+        value = block[self.partition_setting]
+        return list(value) if self.partition_is_list else [value]
+
+
+def pace_property(pace: Pace, description: str) -> th.Property:
+    """The setting of a vendor's rate limit (positive, with the published default)."""
+    return th.Property(pace.setting, th.NumberType(exclusive_minimum=0), default=pace.default,
+                       description=description)
 
 
 COMMON_SETTINGS = th.PropertiesList(
@@ -61,21 +92,21 @@ COMMON_SETTINGS = th.PropertiesList(
     ),
     th.Property(
         "request_timeout",
-        th.NumberType,
+        th.NumberType(exclusive_minimum=0),
         default=300,
         description="Seconds to wait for each HTTP request before it counts as failed "
         "(and is retried).",
     ),
     th.Property(
         "max_retries",
-        th.IntegerType,
+        th.IntegerType(minimum=0),
         default=8,
         description="Retries of a retryable failure (HTTP 429, 5xx, connection errors, "
         "timeouts) before the partition fails.",
     ),
     th.Property(
         "max_retry_wait",
-        th.NumberType,
+        th.NumberType(minimum=0),
         default=900,
         description="The longest Retry-After the tap waits out, in seconds; a vendor "
         "asking for longer (a quota spent for the day) fails that partition at once with a "
@@ -83,7 +114,7 @@ COMMON_SETTINGS = th.PropertiesList(
     ),
     th.Property(
         "max_concurrency",
-        th.IntegerType,
+        th.IntegerType(exclusive_minimum=0),
         default=8,
         description="The most requests in flight at once across the whole run (windows, "
         "partitions, streams and vendors together); 1 = one request at a time. The "
@@ -91,7 +122,7 @@ COMMON_SETTINGS = th.PropertiesList(
     ),
     th.Property(
         "retry_initial_delay",
-        th.NumberType,
+        th.NumberType(minimum=0),
         default=1.0,
         description="Seconds of the first backoff when the server gives no Retry-After; "
         "doubles each retry (with jitter), capped at 60 s.",
@@ -119,15 +150,23 @@ def base_url_property(default: str | None, example: str | None = None) -> th.Pro
 def lookback_property(default: int, why: str) -> th.Property:
     return th.Property(
         "lookback_days",
-        th.IntegerType,
+        th.IntegerType(minimum=0),
         default=default,
         description=f"Days re-read before the bookmark, {why}. Default {default}.",
     )
 
 
+class IdList(th.ArrayType):
+    """A list of ids with at least one."""
+
+    @property
+    def type_dict(self) -> dict[str, t.Any]:
+        return {**super().type_dict, "minItems": 1}
+
+
 def id_list_property(name: str, what: str) -> th.Property:
     return th.Property(
-        name, th.ArrayType(th.StringType), required=True,
+        name, IdList(th.StringType), required=True,
         description=f"{what}; one partition (and one bookmark) each.",
     )
 
@@ -154,6 +193,13 @@ def _schema_problem(error: ValidationError) -> str:
     if kind == "enum":
         choices = ", ".join(str(v) for v in error.validator_value)
         return f"{_setting_name(path)}: must be one of {choices}"
+    if kind in ("minimum", "exclusiveMinimum"):
+        bound, inclusive = error.validator_value, kind == "minimum"
+        if bound == 0:
+            return f"{_setting_name(path)}: must be {'zero or more' if inclusive else 'positive'}"
+        return f"{_setting_name(path)}: must be {'at least' if inclusive else 'above'} {bound}"
+    if kind == "minItems":
+        return f"{_setting_name(path)}: must list at least one id"
     if kind == "additionalProperties":
         extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
         return f"{_setting_name(path)}: unknown setting(s) {', '.join(extra)}"
@@ -207,6 +253,10 @@ def _not_finite(config: t.Mapping[str, t.Any], schema: t.Mapping[str, t.Any],
             yield f"{path}{name}: must be a finite number"
 
 
+def _is_non_finite(value: t.Any) -> bool:
+    return isinstance(value, float) and not math.isfinite(value)
+
+
 def read_numbers(config: dict[str, t.Any], schema: t.Mapping[str, t.Any]) -> None:
     """Number settings given as text (environment variables, and Meltano, whose `decimal`
     kind cannot pass a value from the environment) become numbers, in place."""
@@ -224,7 +274,8 @@ def config_problems(config: t.Mapping[str, t.Any], vendors: Iterable[Vendor]) ->
     vendors = list(vendors)
     schema = config_schema(vendors)
     validator = Draft7Validator(schema)
-    problems = [_schema_problem(e) for e in validator.iter_errors(dict(config))]
+    problems = [_schema_problem(e) for e in validator.iter_errors(dict(config))
+                if not _is_non_finite(e.instance)]  # reported once, below
     problems.extend(_not_finite(config, schema))
 
     start = end = None
@@ -234,12 +285,6 @@ def config_problems(config: t.Mapping[str, t.Any], vendors: Iterable[Vendor]) ->
         end = _parse_when(config["end_date"], "end_date", problems)
     if start and end and end < start:
         problems.append("end_date: is before start_date")
-    for name, low in (("request_timeout", 0), ("max_retries", -1), ("retry_initial_delay", -1),
-                      ("max_concurrency", 0), ("max_retry_wait", -1)):
-        value = config.get(name)
-        if isinstance(value, (int, float)) and math.isfinite(value) and value <= low:
-            bound = "positive" if low == 0 else "zero or more"
-            problems.append(f"{name}: must be {bound}")
 
     enabled = [v for v in vendors if isinstance(config.get(v.key), dict)]
     if not enabled:
@@ -252,13 +297,6 @@ def config_problems(config: t.Mapping[str, t.Any], vendors: Iterable[Vendor]) ->
         url = block.get("base_url")
         if isinstance(url, str) and (problem := check_base_url(url, f"{vendor.key}.base_url")):
             problems.append(problem)
-        for name, value in block.items():
-            if isinstance(value, list) and name.endswith("s") and not value:
-                problems.append(f"{vendor.key}.{name}: must list at least one id")
-            if name == "lookback_days" and isinstance(value, int) and value < 0:
-                problems.append(f"{vendor.key}.{name}: must be zero or more")
-            if name.startswith("requests_per_") and isinstance(value, (int, float)) and value <= 0:
-                problems.append(f"{vendor.key}.{name}: must be positive")
         problems.extend(f"{vendor.key}.{p}" for p in vendor.check(block))
     return problems
 

@@ -7,7 +7,7 @@ import typing as t
 from collections.abc import Hashable, Iterator
 from dataclasses import dataclass
 
-from tap_convai.concurrency import StreamFetcher, Unit, iter_written, partition_key
+from tap_convai.concurrency import StreamFetcher, Unit, context_key, iter_written
 from tap_convai.http import ConvaiStream, VendorError
 from tap_convai.timestamps import (
     DAY,
@@ -82,7 +82,9 @@ class WindowedStream(ConvaiStream):
     def partitions(self) -> list[dict] | None:
         if not self.partition_key:
             return None
-        return [{self.partition_key: value} for value in self.vendor_config[self.partition_setting]]
+        value = self.vendor_config[self.partition_setting]
+        ids = value if isinstance(value, list) else [value]  # a list of ids, or one id
+        return [{self.partition_key: id_} for id_ in ids]
 
     def get_replication_key_signpost(self, context: t.Any = None) -> None:
         return None  # the watermark is bounded by the window end, not by a signpost
@@ -181,7 +183,7 @@ class WindowedStream(ConvaiStream):
         partition whose range cannot be read (a corrupt bookmark) is one failed unit."""
         by_partition: dict[Hashable, list[Unit]] = {}
         for context in self.partitions or [None]:
-            key = partition_key(context)
+            key = context_key(context)
             self.current_partition = context
             try:
                 by_partition[key] = [Unit(key, self.window_context(context, window), window)

@@ -52,11 +52,10 @@ def record_keys(stream: str, records: Iterable[dict]) -> set[tuple]:
 
 
 def partitions(stream: str, config: dict[str, Any]) -> list[dict[str, str]]:
-    setting, key, _ = STREAMS[stream]
-    if setting is None:
+    vendor = next(v for v in VENDORS if v.key == VENDOR_OF[stream])
+    if vendor.partition_setting is None:
         return [{}]
-    value = config[VENDOR_OF[stream]][setting]
-    return [{key: v} for v in (value if isinstance(value, list) else [value])]
+    return [{vendor.partition_key: v} for v in vendor.partition_ids(config[vendor.key])]
 
 
 def truth_keys(sandbox: Any, stream: str, config: dict[str, Any], start: str, end: str

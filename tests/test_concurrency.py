@@ -19,8 +19,8 @@ from tap_convai.concurrency import (
     StreamFetcher,
     Unit,
     WorkerStopped,
+    context_key,
     iter_written,
-    partition_key,
 )
 from tap_convai.pacing import InFlight, count_bytes
 from tap_convai.tap import TapConvAI
@@ -284,7 +284,7 @@ def test_progress_lines_per_vendor(caplog):
 
 def _one_window(records, budget: Budget) -> StreamFetcher:
     """A fetcher of one stand-in stream: one partition, one window of `records()`."""
-    key = partition_key(None)
+    key = context_key(None)
     return StreamFetcher("stand_in", {key: [Unit(key, {}, None)]}, lambda unit: records(),
                          budget, workers=1)
 

@@ -83,8 +83,26 @@ def test_every_problem_is_reported_at_once():
     bad["airgentic"]["service_ids"] = []
     assert config_problems(bad, VENDORS) == [
         "max_retries: must be of type integer",
-        "end_date: is before start_date",
         "airgentic.service_ids: must list at least one id",
+        "end_date: is before start_date",
+    ]
+
+
+def test_bounds_come_from_the_schema():
+    """The bounds are in the settings schema (what `--about`, Meltano and Airbyte show),
+    and each broken one is one line."""
+    schema = config_schema(VENDORS)["properties"]
+    assert schema["max_concurrency"]["exclusiveMinimum"] == 0
+    assert schema["agentx"]["properties"]["requests_per_second"]["exclusiveMinimum"] == 0
+    assert schema["airgentic"]["properties"]["service_ids"]["minItems"] == 1
+    bad = config(max_retries=-1, max_concurrency=0, vendors=("airgentic", "agentx", "kore"))
+    bad["agentx"]["requests_per_second"] = 0
+    bad["kore"]["requests_per_minute"] = -5
+    assert config_problems(bad, VENDORS) == [
+        "max_retries: must be zero or more",
+        "max_concurrency: must be positive",
+        "kore.requests_per_minute: must be positive",
+        "agentx.requests_per_second: must be positive",
     ]
 
 

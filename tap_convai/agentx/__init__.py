@@ -5,15 +5,17 @@ from __future__ import annotations
 from singer_sdk import typing as th
 
 from tap_convai.agentx.streams import (
-    DEFAULT_REQUESTS_PER_SECOND,
     AgentXConversationsStream,
     AgentXMessagesStream,
     AgentXStream,
 )
-from tap_convai.settings import Vendor, base_url_property, id_list_property
+from tap_convai.pacing import Pace
+from tap_convai.settings import Vendor, base_url_property, id_list_property, pace_property
 
 DEFAULT_BASE_URL = AgentXStream.default_base_url
 STREAMS = (AgentXConversationsStream, AgentXMessagesStream)
+#: the documented limit: 3 requests per second per endpoint
+PACE = Pace("requests_per_second", window=1.0, default=3)
 
 VENDOR = Vendor(
     key="agentx",
@@ -24,10 +26,12 @@ VENDOR = Vendor(
                     description="Export API key (Account > API), sent as `x-api-key`."),
         id_list_property("bot_names", "Bot names or ids to export"),
         base_url_property(DEFAULT_BASE_URL),
-        th.Property("requests_per_second", th.NumberType, default=DEFAULT_REQUESTS_PER_SECOND,
-                    description="Client-side limit per endpoint, default 3 (the documented "
-                    "limit)."),
+        pace_property(PACE, "Client-side limit per endpoint, default 3 (the documented "
+                      "limit)."),
         additional_properties=False,
     ),
     streams=STREAMS,
+    partition_setting="bot_names",
+    partition_key="bot_name",
+    pace=PACE,
 )

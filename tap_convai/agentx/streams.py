@@ -28,10 +28,6 @@ if t.TYPE_CHECKING:
 
 SCHEMAS = SchemaDirectory(Path(__file__).parent / "schemas")
 
-#: the documented limit: 3 requests per second per endpoint
-DEFAULT_REQUESTS_PER_SECOND = 3
-
-
 def unix_seconds(value: dt.datetime) -> int:
     """A window bound as the API's integer Unix seconds, rounded down.
 
@@ -80,8 +76,6 @@ class AgentXStream(WindowedStream):
     default_base_url = "https://api.converseapps.com"
     schema = StreamSchema(SCHEMAS)
     primary_keys = ("_id",)
-    partition_key = "bot_name"
-    partition_setting = "bot_names"
     # windows are whole UTC days: each run re-reads the day its bookmark is in, which picks
     # up conversations still in progress (new messages, lastActionAt) at the last run
     # records are emitted page by page in the API's _id order: the watermark moves per
@@ -102,13 +96,6 @@ class AgentXStream(WindowedStream):
         503: "AgentX is unavailable (service unavailable)",
         504: "AgentX timed out (gateway timeout)",
     }
-
-    # -- pacing -----------------------------------------------------------------------
-
-    def requests_per_second(self) -> float:
-        return float(
-            self.vendor_config.get("requests_per_second") or DEFAULT_REQUESTS_PER_SECOND
-        )
 
     # -- requests ---------------------------------------------------------------------
 

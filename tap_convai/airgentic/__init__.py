@@ -20,4 +20,6 @@ VENDOR = Vendor(
         additional_properties=False,
     ),
     streams=(AirgenticRecordsStream,),
+    partition_setting="service_ids",
+    partition_key="service_id",
 )

@@ -34,8 +34,6 @@ class AirgenticRecordsStream(WindowedStream):
     schema = StreamSchema(SCHEMAS)
     primary_keys = ("partition_id", "thread_id", "date_time")
     replication_key = "date_time"
-    partition_key = "service_id"
-    partition_setting = "service_ids"
     default_lookback_days = 3
     error_meanings = {
         400: "a date parameter is invalid (YYYY-MM-DD expected)",

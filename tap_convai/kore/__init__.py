@@ -8,9 +8,12 @@ from collections.abc import Iterator
 from singer_sdk import typing as th
 
 from tap_convai.kore.streams import KoreInteractionsStream
-from tap_convai.settings import Vendor, base_url_property
+from tap_convai.pacing import Pace
+from tap_convai.settings import Vendor, base_url_property, pace_property
 
 STREAMS = (KoreInteractionsStream,)
+#: Kore's published limit for analytics APIs: 60 requests per minute
+PACE = Pace("requests_per_minute", window=60.0, default=60)
 
 
 def check(block: dict[str, t.Any]) -> Iterator[str]:
@@ -51,11 +54,13 @@ VENDOR = Vendor(
         th.Property("session_ids", th.ArrayType(th.StringType),
                     description="Only these session ids: requests become POST with "
                     '{"sessionIds": [...]}.'),
-        th.Property("requests_per_minute", th.NumberType, default=60,
-                    description="Client-side pacing, default 60 (Kore's published limit "
-                    "for analytics APIs)."),
+        pace_property(PACE, "Client-side pacing, default 60 (Kore's published limit "
+                      "for analytics APIs)."),
         additional_properties=False,
     ),
     streams=STREAMS,
+    partition_setting="stream_id",
+    partition_key="stream_id",
+    pace=PACE,
     check=check,
 )

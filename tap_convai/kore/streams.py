@@ -113,10 +113,7 @@ class KoreInteractionsStream(WindowedStream):
     schema = StreamSchema(SCHEMAS)
     primary_keys = ("segmentID",)
     replication_key = "segmentStartTime"
-    partition_key = "stream_id"
-    partition_setting = "stream_id"
     limiter_key = "kore.interactions"
-    limiter_window = 60.0  # the published limit is per minute
     payload_as_json = True
     align_to_day = True
     error_meanings = {
@@ -135,14 +132,7 @@ class KoreInteractionsStream(WindowedStream):
         504: "Kore.ai gateway timeout",
     }
 
-    # -- partitions, pacing, auth -------------------------------------------------------
-
-    @property
-    def partitions(self) -> list[dict]:
-        return [{"stream_id": self.vendor_config["stream_id"]}]
-
-    def requests_per_second(self) -> float:
-        return float(self.vendor_config.get("requests_per_minute") or 60) / 60.0
+    # -- auth -------------------------------------------------------------------------
 
     @cached_property
     def kore_auth(self) -> KoreAuth:

@@ -32,6 +32,8 @@ VENDOR = Vendor(
         additional_properties=False,
     ),
     streams=STREAMS,
+    partition_setting="bot_ids",
+    partition_key="bot_id",
 )
 
 __all__ = ["REGION_URLS", "STREAMS", "VENDOR", "ZendeskAIConversationsStream"]

@@ -94,8 +94,6 @@ class ZendeskAIConversationsStream(WindowedStream):
     schema = StreamSchema(SCHEMAS)
     primary_keys = ("bot_id", "conversation_id")
     replication_key = "export_date"
-    partition_key = "bot_id"
-    partition_setting = "bot_ids"
     default_lookback_days = 3
     complete_days_only = True  # a day's export is final only after midnight UTC
     error_meanings = {

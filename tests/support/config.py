@@ -65,10 +65,9 @@ def every_vendor_config(
         block = dict(getattr(module, "FAST", {}))
         if "lookback_days" in vendor.settings.to_dict()["properties"]:
             block["lookback_days"] = 0
-        if one_partition:
-            for setting in {s.partition_setting for s in vendor.streams} - {None}:
-                ids = module.tap_settings()[setting]
-                block[setting] = ids[:1] if isinstance(ids, list) else ids
+        if one_partition and vendor.partition_setting and vendor.partition_is_list:
+            ids = module.tap_settings()[vendor.partition_setting]
+            block[vendor.partition_setting] = ids[:1]
         blocks[vendor.key] = {**block, **overrides.pop(vendor.key, {})}
     return sandbox_config(url, vendors=tuple(blocks), start_date=start_date,
                           end_date=end_date, **blocks, **overrides)
