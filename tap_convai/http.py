@@ -28,6 +28,7 @@ from singer_sdk.mapper import SameRecordTransform
 from tap_convai.drift import DriftReporter
 from tap_convai.output import StateFlushingWriter
 from tap_convai.redaction import one_line, redact
+from tap_convai.run import Failure
 from tap_convai.sdk import SeamStream
 from tap_convai.transport import (
     PacedSession,
@@ -136,6 +137,22 @@ class VendorError(Exception):
     """A failure of one partition, with a one-line message safe to log."""
 
 
+class RefusedAnswer(FatalAPIError):
+    """A 3xx or 4xx answer, which no retry changes; its status travels with the line."""
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def failure_status(exc: BaseException) -> int | None:
+    """The HTTP status of the answer that failed a partition, when an answer did."""
+    if isinstance(exc, RefusedAnswer):
+        return exc.status
+    response = getattr(exc, "response", None)
+    return response.status_code if isinstance(response, requests.Response) else None
+
+
 class RetryAfterTooLong(VendorError):
     """The server asks for a longer wait than `max_retry_wait`: the partition fails now."""
 
@@ -197,14 +214,14 @@ class ConvaiStream(SeamStream):
         """The endpoint's limiter, shared by all its partitions and workers: it paces the
         vendors that publish a rate, and holds every request back after a Retry-After."""
         window = self.pace.window if self.pace else 1.0  # the server's counting window
-        return self.tap.rate_limiter(self.limiter_key or self.name, self.requests_per_second(),
+        return self.run.rate_limiter(self.limiter_key or self.name, self.requests_per_second(),
                                      window)
 
     @property
     def requests_session(self) -> requests.Session:
         session = self.installed_session
         if not isinstance(session, PacedSession):
-            session = PacedSession(self.limiter, self.tap.in_flight, self.vendor)
+            session = PacedSession(self.limiter, self.run.in_flight, self.vendor)
             self.install_session(session)
         return session
 
@@ -283,7 +300,7 @@ class ConvaiStream(SeamStream):
             and type(maps[0]) is SameRecordTransform
             and maps[0].stream_alias == self.name
             and not maps[0].flattening_enabled
-            and isinstance(self.tap.message_writer, StateFlushingWriter)
+            and isinstance(self.message_writer, StateFlushingWriter)
         )
 
     def write_record_directly(self, record: dict[str, t.Any]) -> bool:
@@ -293,7 +310,7 @@ class ConvaiStream(SeamStream):
             return False
         if not self._everything_selected:
             self.drop_deselected(record)
-        self.tap.message_writer.write_record(self.name, record, self.stream_version)
+        self.message_writer.write_record(self.name, record, self.stream_version)
         self.mark_state_unflushed()
         return True
 
@@ -354,11 +371,11 @@ class ConvaiStream(SeamStream):
     def validate_response(self, response: requests.Response) -> None:
         status = response.status_code
         if 300 <= status < 400:
-            raise FatalAPIError(self.redirect_message(response))
+            raise RefusedAnswer(self.redirect_message(response), status)
         if status == 429 or status >= 500:
             raise RetriableAPIError(self.response_error_message(response), response)
         if status >= 400:
-            raise FatalAPIError(self.response_error_message(response))
+            raise RefusedAnswer(self.response_error_message(response), status)
 
     def malformed(self, response: requests.Response, problem: str) -> VendorError:
         """The error for a response body the tap cannot use."""
@@ -452,7 +469,8 @@ class ConvaiStream(SeamStream):
         message = self.describe_failure(exc)
         self.logger.error("%s", message)
         self.logger.debug("Failure detail", exc_info=exc)
-        self.tap.record_failure(message)
+        self.run.record_failure(Failure(self.name, self.partition_label(self.current_partition),
+                                        message, failure_status(exc)))
 
 
 def quiet_urllib3() -> None:

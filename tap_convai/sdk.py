@@ -39,6 +39,10 @@ from typing_extensions import override
 if t.TYPE_CHECKING:
     from types import FrameType
 
+    from singer_sdk.io_base import SingerWriter
+
+    from tap_convai.run import Run
+
 
 class SeamTap(Tap):
     """The Tap's internals: config validation and termination."""
@@ -52,6 +56,11 @@ class SeamTap(Tap):
 
     def on_config_valid(self) -> None:
         """Called once the config has no problem, before any stream exists."""
+
+    @property
+    def run(self) -> Run:
+        """The services this run's streams share (the tap's own)."""
+        raise NotImplementedError
 
     def on_termination(self, signum: int) -> None:
         """SIGTERM/SIGINT."""
@@ -80,13 +89,19 @@ class SeamTap(Tap):
 
 
 class SeamStream(RESTStream):
-    """A stream's internals: its tap, its session, the per-record path and state writes."""
+    """A stream's internals: its run, its session, the per-record path and state writes."""
 
     @property
-    def tap(self) -> SeamTap:
-        # why: streams share run-wide services of their tap (limiters, in-flight slots,
-        # the byte budget, the failure summary); the SDK keeps the owning tap private
-        return self._tap  # type: ignore[return-value]
+    def run(self) -> Run:
+        # why: streams share the services of their tap's run (limiters, in-flight slots,
+        # the byte budget, the failures); the SDK keeps the owning tap private
+        tap: SeamTap = self._tap  # type: ignore[assignment]
+        return tap.run
+
+    @property
+    def message_writer(self) -> SingerWriter:
+        # why: the direct record path writes with the tap's writer (see output.py)
+        return self._tap.message_writer
 
     def install_session(self, session: requests.Session) -> None:
         # why: the SDK builds a plain Session in __init__ with no hook to supply another

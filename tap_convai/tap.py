@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import signal
 import sys
-import threading
 import typing as t
 from functools import cached_property
 
 from tap_convai import agentx, airgentic, aurion, kore, zendesk_ai
-from tap_convai.concurrency import Budget, Progress
 from tap_convai.http import quiet_urllib3
 from tap_convai.output import OutputClosed, StateFlushingWriter
-from tap_convai.pacing import InFlight, RateLimiter
 from tap_convai.redaction import SecretFilter, secret_values
+from tap_convai.run import Run
 from tap_convai.sdk import SeamTap
 from tap_convai.settings import (
     RunSettings,
@@ -24,7 +21,6 @@ from tap_convai.settings import (
     config_schema,
     read_numbers,
 )
-from tap_convai.timestamps import utc_now
 from tap_convai.windows import WindowedStream
 
 if t.TYPE_CHECKING:
@@ -46,14 +42,6 @@ class TapConvAI(SeamTap):
     name = "tap-convai"
     config_jsonschema = config_schema(VENDORS)
     message_writer_class = StateFlushingWriter
-    #: the run's "now" (aware UTC): where windows end, which days are complete
-    clock: t.ClassVar[t.Callable[[], dt.datetime]] = staticmethod(utc_now)
-
-    def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
-        self._failures: list[str] = []
-        self._limiters: dict[str, RateLimiter] = {}
-        self._limiters_lock = threading.Lock()
-        super().__init__(*args, **kwargs)
 
     # -- config -----------------------------------------------------------------------
 
@@ -85,28 +73,11 @@ class TapConvAI(SeamTap):
             for stream_class in vendor.streams
         ]
 
-    # -- shared run services ------------------------------------------------------------
-
-    def rate_limiter(
-        self, key: str, per_second: float | None, window: float = 1.0
-    ) -> RateLimiter:
-        """The one limiter of an endpoint, shared by all its streams' partitions."""
-        with self._limiters_lock:
-            if key not in self._limiters:
-                self._limiters[key] = RateLimiter(per_second, window)
-            return self._limiters[key]
+    # -- the run ----------------------------------------------------------------------
 
     @cached_property
-    def in_flight(self) -> InFlight:
-        return InFlight(self.settings.max_concurrency)
-
-    @cached_property
-    def budget(self) -> Budget:
-        return Budget()
-
-    @cached_property
-    def progress(self) -> Progress:
-        return Progress(self.in_flight, self.logger)
+    def run(self) -> Run:
+        return Run(self.settings, self.logger)
 
     def start_fetching(self) -> None:
         """Every selected stream starts fetching its windows now, in the order the SDK
@@ -114,12 +85,9 @@ class TapConvAI(SeamTap):
         for stream in self.streams.values():
             if stream.selected and isinstance(stream, WindowedStream):
                 stream.start_fetching()
-        self.progress.start()
+        self.run.progress.start()
 
-    def record_failure(self, message: str) -> None:
-        self._failures.append(message)
-
-    # -- run --------------------------------------------------------------------------
+    # -- sync -------------------------------------------------------------------------
 
     def sync_all(self) -> None:
         """Sync every selected stream; failed partitions are summed up at the end and
@@ -130,10 +98,11 @@ class TapConvAI(SeamTap):
             self.message_writer.flush()
         except OutputClosed:
             self.output_closed()
-        if self._failures:
-            self.logger.error("Run finished with %d failed partition(s):", len(self._failures))
-            for message in self._failures:
-                self.logger.error("  %s", message)
+        failures = self.run.failures
+        if failures:
+            self.logger.error("Run finished with %d failed partition(s):", len(failures))
+            for failure in failures:
+                self.logger.error("  %s", failure.message)
             logging.shutdown()
             sys.exit(1)
         self.logger.info("Run finished: every selected stream and partition synced.")

@@ -104,12 +104,12 @@ class WindowedStream(ConvaiStream):
 
     def sync_range(self, context: dict | None) -> tuple[dt.datetime, dt.datetime]:
         """[start, end) to extract for a partition: bookmark - lookback .. end_date/now."""
-        settings = self.tap.settings
+        settings = self.run.settings
         start = settings.start
         watermark = self.watermark(context)
         if watermark is not None:
             start = max(start, watermark - self.lookback())
-        now = self.tap.clock()
+        now = self.run.clock()
         end = min(settings.end, now)
         if self.complete_days_only:
             end = min(end, start_of_day(now))
@@ -172,10 +172,10 @@ class WindowedStream(ConvaiStream):
         Called in the main thread: it reads the state (bookmarks) and makes the shared
         HTTP session before any worker runs."""
         _ = self.requests_session
-        tap = self.tap
+        run = self.run
         self._fetcher = StreamFetcher(self.name, self.lay_out_units(), self.fetch_unit,
-                                      tap.budget, tap.settings.max_concurrency)
-        tap.progress.add(self.vendor, self._fetcher)
+                                      run.budget, run.settings.max_concurrency)
+        run.progress.add(self.vendor, self._fetcher)
         return self._fetcher
 
     def lay_out_units(self) -> dict[Hashable, list[Unit]]:
@@ -208,7 +208,7 @@ class WindowedStream(ConvaiStream):
         if units is None:  # not started with the run, or this partition is synced again
             fetcher = self.start_fetching()
             units = fetcher.take_partition(context) or []
-        budget, progress = self.tap.budget, self.tap.progress
+        budget, progress = self.run.budget, self.run.progress
         try:
             for unit in units:
                 self.current_partition = unit.context

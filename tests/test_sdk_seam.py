@@ -50,7 +50,7 @@ def test_private_helper_selection_is_there():
 def test_private_attributes_exist_on_a_real_stream():
     tap = TapConvAI(config=sandbox_config("http://127.0.0.1:9"))
     stream = tap.streams["airgentic_records"]
-    assert stream.tap is tap  # Stream._tap
+    assert stream.run is tap.run  # Stream._tap
     assert stream.installed_session is not None  # Stream._requests_session
     assert hasattr(stream, "_stream_version")  # RECORD version on the direct path
     assert hasattr(stream.state_manager, "is_flushed")  # final STATE after direct writes

@@ -23,9 +23,9 @@ from urllib.parse import urlsplit
 import msgspec
 import requests
 from singer_sdk import SchemaDirectory, StreamSchema
-from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
+from singer_sdk.exceptions import RetriableAPIError
 
-from tap_convai.http import VendorError, describe_url
+from tap_convai.http import RefusedAnswer, VendorError, describe_url
 from tap_convai.jsonstream import BodyFormatError
 from tap_convai.settings import is_loopback_host
 from tap_convai.timestamps import UTC
@@ -176,7 +176,7 @@ class ZendeskAIConversationsStream(WindowedStream):
     def storage_session(self) -> requests.Session:
         """Downloads: storage is another host, so no vendor headers and no pacing; the
         timeout bounds each wait for bytes, not the whole file."""
-        session = PacedSession(None, self.tap.in_flight, self.vendor, whole_request=False)
+        session = PacedSession(None, self.run.in_flight, self.vendor, whole_request=False)
         session.headers["User-Agent"] = self.user_agent
         return session
 
@@ -202,7 +202,7 @@ class ZendeskAIConversationsStream(WindowedStream):
         status = response.status_code
         if 300 <= status < 400:
             response.close()
-            raise FatalAPIError(self.redirect_message(response, " (export file)"))
+            raise RefusedAnswer(self.redirect_message(response, " (export file)"), status)
         if status < 400:
             return response
         message = self.storage_error_message(response)
@@ -211,7 +211,7 @@ class ZendeskAIConversationsStream(WindowedStream):
             raise SignedUrlRefused(message)
         if status == 429 or status >= 500:
             raise RetriableAPIError(message, response)
-        raise FatalAPIError(message)
+        raise RefusedAnswer(message, status)
 
     def file_records(
         self, context: dict, day: dt.date, url: str, progress: dict[str, int]

@@ -32,11 +32,12 @@ def run_in_process(
     root.setLevel(logging.INFO)
     sys.stdout = stdout
     returncode = 0
+    tap = None
     try:
         tap = TapConvAI(config=copy.deepcopy(dict(config)),
                         state=copy.deepcopy(dict(state)) if state else None)
         if clock is not None:
-            tap.clock = clock
+            tap.run.clock = clock
         tap.sync_all()
     except SystemExit as exc:
         returncode = exc.code if isinstance(exc.code, int) else 1
@@ -47,4 +48,5 @@ def run_in_process(
         root.setLevel(saved_level)
     output = stdout.buffer.getvalue().decode()
     check_output(output, log.getvalue())
-    return TapRun(returncode, output, log.getvalue(), parse_messages(output))
+    failures = tap.run.failures if tap is not None else []
+    return TapRun(returncode, output, log.getvalue(), parse_messages(output), failures)

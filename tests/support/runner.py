@@ -9,9 +9,12 @@ import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sandbox.credentials import SANDBOX, SECRETS, vendor_module
+
+if TYPE_CHECKING:
+    from tap_convai.run import Failure
 
 PROJECT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -53,6 +56,8 @@ class TapRun:
     stdout: str
     stderr: str
     messages: list[dict[str, Any]] = field(default_factory=list)
+    #: the run's failed partitions, as the tap recorded them (in-process runs only)
+    failures: list[Failure] = field(default_factory=list)
 
     def records(self, stream: str | None = None) -> list[dict[str, Any]]:
         return [
