@@ -1,7 +1,7 @@
 # tap-convai — two commands do all the set-up on a fresh machine:
 #   make demo   run the main job against the built-in sandbox into an embedded PostgreSQL
 #   make test   install what the tests need and run them all
-#   make check  the fast lane: lint and the in-process tests (no Meltano, no PostgreSQL)
+#   make check  the fast lane: lint, types and the in-process tests (no Meltano, no PostgreSQL)
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -61,6 +61,7 @@ test-sdk-next: meltano-install
 
 lint: install
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 
 sandbox: install
 	$(PY) -m sandbox --port 8765

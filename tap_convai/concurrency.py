@@ -31,6 +31,8 @@ from tap_convai.pacing import InFlight, bytes_read
 if t.TYPE_CHECKING:
     from collections.abc import Callable, Hashable, Iterable, Iterator
 
+    from singer_sdk.helpers.types import Context
+
 #: bytes of fetched responses that may wait in memory to be written, across the run
 BUDGET_BYTES = 2 * 1024 * 1024
 #: a hand-over from a worker to the writer: this many response bytes or records
@@ -157,7 +159,7 @@ class StreamFetcher:
         for number in range(min(workers, len(pending))):
             threading.Thread(target=self._work, name=f"{name}-{number}", daemon=True).start()
 
-    def take_partition(self, context: dict | None) -> list[Unit] | None:
+    def take_partition(self, context: Context | None) -> list[Unit] | None:
         """The units of a partition, once: a second sync of it needs a new fetcher."""
         key = context_key(context)
         if key in self._taken:
@@ -220,7 +222,7 @@ class StreamFetcher:
         return self.total - self.written
 
 
-def context_key(context: dict | None) -> Hashable:
+def context_key(context: Context | None) -> Hashable:
     return tuple(sorted((context or {}).items()))
 
 

@@ -23,13 +23,11 @@ import msgspec
 import requests
 from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
 from singer_sdk.helpers.conform import TypeConformanceLevel
-from singer_sdk.mapper import SameRecordTransform
 
 from tap_convai.drift import DriftReporter
-from tap_convai.output import StateFlushingWriter
+from tap_convai.output import RecordOutputStream
 from tap_convai.redaction import one_line, redact
 from tap_convai.run import Failure
-from tap_convai.sdk import SeamStream
 from tap_convai.transport import (
     PacedSession,
     RequestTimedOut,
@@ -157,7 +155,7 @@ class RetryAfterTooLong(VendorError):
     """The server asks for a longer wait than `max_retry_wait`: the partition fails now."""
 
 
-class ConvaiStream(SeamStream):
+class ConvaiStream(RecordOutputStream):
     """Base class of every tap-convai stream: the vendor's block of config, HTTP policy."""
 
     #: records come from JSON and are JSON types already; drift.py reports what the
@@ -173,6 +171,9 @@ class ConvaiStream(SeamStream):
     error_meanings: t.ClassVar[dict[int, str]] = {}
     #: name of the endpoint's rate limiter (shared by all partitions)
     limiter_key: t.ClassVar[str | None] = None
+    #: context key and the vendor setting listing the partitions, e.g. service_id(s)
+    partition_key: t.ClassVar[str | None] = None
+    partition_setting: t.ClassVar[str | None] = None
     #: the vendor's published rate limit (from its descriptor); None: unpaced
     pace: t.ClassVar[Pace | None] = None
     #: never: a vendor credential stays with its host (see transport.py)
@@ -202,7 +203,7 @@ class ConvaiStream(SeamStream):
         return (self.vendor_config.get("base_url") or self.default_base_url or "").rstrip("/")
 
     @property
-    def timeout(self) -> float:
+    def timeout(self) -> float:  # type: ignore[override]  # the SDK says int; seconds may be fractional
         return float(self.config.get("request_timeout", 300))
 
     def requests_per_second(self) -> float | None:
@@ -244,7 +245,7 @@ class ConvaiStream(SeamStream):
         while True:
             response = getattr(exc, "response", None)
             delay = retry_after_seconds(response)
-            if delay is None:
+            if delay is None or response is None:
                 delay = backoff_delay(attempt, initial)
             else:
                 if delay > longest:
@@ -283,36 +284,9 @@ class ConvaiStream(SeamStream):
     def drift(self) -> DriftReporter:
         return DriftReporter(self.name, self.schema, self.logger)
 
-    @cached_property
-    def _everything_selected(self) -> bool:
-        return all(self.mask.values())
-
     def prepare_record(self, record: dict[str, t.Any]) -> dict[str, t.Any]:
         """`DriftReporter` instead of the SDK's generic type conformance (see drift.py)."""
         return self.drift.check(record)
-
-    @cached_property
-    def _plain_output(self) -> bool:
-        """Records go out as they are: one stream map, no map config, no flattening."""
-        maps = self.stream_maps
-        return (
-            len(maps) == 1
-            and type(maps[0]) is SameRecordTransform
-            and maps[0].stream_alias == self.name
-            and not maps[0].flattening_enabled
-            and isinstance(self.message_writer, StateFlushingWriter)
-        )
-
-    def write_record_directly(self, record: dict[str, t.Any]) -> bool:
-        """Without stream maps or flattening (the usual case), the record is serialised
-        straight from its parts; otherwise the SDK's message path runs."""
-        if not self._plain_output:
-            return False
-        if not self._everything_selected:
-            self.drop_deselected(record)
-        self.message_writer.write_record(self.name, record, self.stream_version)
-        self.mark_state_unflushed()
-        return True
 
     def record_unwritable(self, exc: Exception) -> None:
         """A record that cannot be written (e.g. nested too deep to serialise) fails its

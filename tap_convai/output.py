@@ -1,4 +1,4 @@
-"""Singer output: the message writer."""
+"""Singer output: the message writer, and the direct path of records to it."""
 
 from __future__ import annotations
 
@@ -9,9 +9,13 @@ import errno
 import os
 import sys
 import typing as t
+from functools import cached_property
 
 from singer_sdk.contrib.msgspec import MsgSpecWriter, serialize_jsonl
+from singer_sdk.mapper import SameRecordTransform
 from singer_sdk.singerlib import SingerMessageType
+
+from tap_convai.sdk import SeamStream
 
 
 class OutputClosed(BaseException):
@@ -86,3 +90,31 @@ class StateFlushingWriter(MsgSpecWriter):
             devnull = os.open(os.devnull, os.O_WRONLY)
             os.dup2(devnull, sys.stdout.fileno())
             os.close(devnull)
+
+
+class RecordOutputStream(SeamStream):
+    """A stream whose records, in the usual case, skip the SDK's per-record message path:
+    serialised straight from their parts (the same bytes, tested), about twice as fast."""
+
+    @cached_property
+    def _everything_selected(self) -> bool:
+        return all(self.mask.values())
+
+    @cached_property
+    def direct_writer(self) -> StateFlushingWriter | None:
+        """The tap's writer when records go out as they are (one stream map, no map config,
+        no flattening); None: the SDK's message path runs."""
+        maps, writer = self.stream_maps, self.message_writer
+        plain = (len(maps) == 1 and type(maps[0]) is SameRecordTransform
+                 and maps[0].stream_alias == self.name and not maps[0].flattening_enabled)
+        return writer if plain and isinstance(writer, StateFlushingWriter) else None
+
+    def write_record_directly(self, record: dict[str, t.Any]) -> bool:
+        writer = self.direct_writer
+        if writer is None:
+            return False
+        if not self._everything_selected:
+            self.drop_deselected(record)
+        writer.write_record(self.name, record, self.stream_version)
+        self.mark_state_unflushed()
+        return True

@@ -39,7 +39,7 @@ from typing_extensions import override
 if t.TYPE_CHECKING:
     from types import FrameType
 
-    from singer_sdk.io_base import SingerWriter
+    from singer_sdk.singerlib.encoding.base import GenericSingerWriter
 
     from tap_convai.run import Run
 
@@ -99,7 +99,7 @@ class SeamStream(RESTStream):
         return tap.run
 
     @property
-    def message_writer(self) -> SingerWriter:
+    def message_writer(self) -> GenericSingerWriter:
         # why: the direct record path writes with the tap's writer (see output.py)
         return self._tap.message_writer
 
@@ -160,8 +160,8 @@ class SeamStream(RESTStream):
     def _process_record(
         self,
         record: dict[str, t.Any],
-        child_context: dict | None = None,
-        partition_context: dict | None = None,
+        child_context: t.Mapping[str, t.Any] | None = None,
+        partition_context: t.Mapping[str, t.Any] | None = None,
     ) -> None:
         # why: the SDK also prepares child contexts per record; these streams have no
         # children, so only the partition's keys are added (as the SDK does)

@@ -191,7 +191,7 @@ def _schema_problem(error: ValidationError) -> str:
             expected = " or ".join(x for x in expected if x != "null")
         return f"{_setting_name(path)}: must be of type {expected}"
     if kind == "enum":
-        choices = ", ".join(str(v) for v in error.validator_value)
+        choices = ", ".join(str(v) for v in t.cast("list[t.Any]", error.validator_value))
         return f"{_setting_name(path)}: must be one of {choices}"
     if kind in ("minimum", "exclusiveMinimum"):
         bound, inclusive = error.validator_value, kind == "minimum"
@@ -201,7 +201,8 @@ def _schema_problem(error: ValidationError) -> str:
     if kind == "minItems":
         return f"{_setting_name(path)}: must list at least one id"
     if kind == "additionalProperties":
-        extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
+        known = error.schema.get("properties", {}) if isinstance(error.schema, dict) else {}
+        extra = sorted(set(t.cast("dict[str, t.Any]", error.instance)) - set(known))
         return f"{_setting_name(path)}: unknown setting(s) {', '.join(extra)}"
     return f"{_setting_name(path)}: invalid ({kind})"
 

@@ -89,13 +89,19 @@ class TapConvAI(SeamTap):
 
     # -- sync -------------------------------------------------------------------------
 
-    def sync_all(self) -> None:
+    @property
+    def output(self) -> StateFlushingWriter:
+        return t.cast(StateFlushingWriter, self.message_writer)  # message_writer_class
+
+    # why (type: ignore): the SDK marks sync_all and run_sync_dry_run final, but has no
+    # hook before the first stream (fetching starts) or after the last (the exit code)
+    def sync_all(self) -> None:  # type: ignore[misc]
         """Sync every selected stream; failed partitions are summed up at the end and
         make the process exit non-zero (after the last STATE was written)."""
         try:
             self.start_fetching()
             super().sync_all()
-            self.message_writer.flush()
+            self.output.flush()
         except OutputClosed:
             self.output_closed()
         failures = self.run.failures
@@ -107,11 +113,11 @@ class TapConvAI(SeamTap):
             sys.exit(1)
         self.logger.info("Run finished: every selected stream and partition synced.")
 
-    def run_sync_dry_run(self, *args: t.Any, **kwargs: t.Any) -> bool:
+    def run_sync_dry_run(self, *args: t.Any, **kwargs: t.Any) -> bool:  # type: ignore[misc]
         try:
             return super().run_sync_dry_run(*args, **kwargs)
         finally:
-            self.message_writer.flush()
+            self.output.flush()
 
     def output_closed(self) -> t.NoReturn:
         """The loader stopped reading: stop now, with one line. Nothing more is written, so
@@ -130,7 +136,7 @@ class TapConvAI(SeamTap):
         """
         try:
             self.state_writer.write_state(self.state)
-            self.message_writer.flush()
+            self.output.flush()
         except OutputClosed:
             pass  # nobody reads: the state reached cannot be delivered
         finally:

@@ -44,12 +44,12 @@ INFLATION_FLOOR = 16 * 1024 * 1024
 CHUNK_BYTES = 64 * 1024
 
 
-def describe_url(url: str) -> str:
+def describe_url(url: str | bytes) -> str:
     """A URL as it may appear in logs: scheme, host and path, never the query string.
 
     Query strings can carry signatures (signed export URLs) or personal data.
     """
-    parts = urlsplit(url)
+    parts = urlsplit(url.decode("utf-8", "replace") if isinstance(url, bytes) else url)
     return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}{parts.path}"
 
 
@@ -291,6 +291,7 @@ def _wire_chunks(response: requests.Response, size: int) -> Iterator[bytes]:
     urllib3's errors as requests' (as `iter_content` raises them)."""
     deadline: Deadline | None = response.__dict__.get(_DEADLINE)
     raw = response.raw
+    chunks: Iterator[bytes]
     if isinstance(raw, urllib3.HTTPResponse):
         chunks = raw.stream(size, decode_content=False)
     else:  # a file-like body (tests, fuzzing)

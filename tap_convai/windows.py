@@ -17,6 +17,9 @@ from tap_convai.timestamps import (
     start_of_day,
 )
 
+if t.TYPE_CHECKING:
+    from singer_sdk.helpers.types import Context
+
 
 @dataclass(frozen=True)
 class Window:
@@ -51,6 +54,14 @@ def iter_windows(
         cursor = nxt
 
 
+def window_of(context: Context | None) -> Window:
+    """The window a request's context carries (every request of a windowed stream has one)."""
+    window = (context or {}).get("_window")
+    if not isinstance(window, Window):
+        raise TypeError("a windowed stream's request context has no window")
+    return window
+
+
 class WindowedStream(ConvaiStream):
     """A stream that walks each partition's date range in UTC windows.
 
@@ -74,13 +85,9 @@ class WindowedStream(ConvaiStream):
     complete_days_only: bool = False
     #: default of the vendor's `lookback_days` setting
     default_lookback_days: int = 0
-    #: context key and the vendor setting listing the partitions, e.g. service_id(s)
-    partition_key: t.ClassVar[str | None] = None
-    partition_setting: t.ClassVar[str | None] = None
-
     @property
     def partitions(self) -> list[dict] | None:
-        if not self.partition_key:
+        if not self.partition_key or not self.partition_setting:
             return None
         value = self.vendor_config[self.partition_setting]
         ids = value if isinstance(value, list) else [value]  # a list of ids, or one id
@@ -102,7 +109,7 @@ class WindowedStream(ConvaiStream):
         days = self.vendor_config.get("lookback_days", self.default_lookback_days)
         return dt.timedelta(days=int(days))
 
-    def sync_range(self, context: dict | None) -> tuple[dt.datetime, dt.datetime]:
+    def sync_range(self, context: Context | None) -> tuple[dt.datetime, dt.datetime]:
         """[start, end) to extract for a partition: bookmark - lookback .. end_date/now."""
         settings = self.run.settings
         start = settings.start
@@ -117,7 +124,7 @@ class WindowedStream(ConvaiStream):
             start = start_of_day(start)
         return start, end
 
-    def watermark(self, context: dict | None) -> dt.datetime | None:
+    def watermark(self, context: Context | None) -> dt.datetime | None:
         """The partition's bookmark; one of another replication key is ignored."""
         state = self.stored_state(context)
         value = state.get("replication_key_value")
@@ -131,7 +138,7 @@ class WindowedStream(ConvaiStream):
                 "correct or remove it"
             ) from None
 
-    def stored_state(self, context: dict | None) -> dict:
+    def stored_state(self, context: Context | None) -> dict:
         """The partition's state as stored, read without adding an entry for it: windows
         are laid out at the start of a run, and an empty entry would show in its first
         STATE (the SDK adds the entry when the partition's sync begins)."""
@@ -143,13 +150,13 @@ class WindowedStream(ConvaiStream):
                 return partition
         return {}
 
-    def windows(self, context: dict | None) -> Iterator[Window]:
+    def windows(self, context: Context | None) -> Iterator[Window]:
         start, end = self.sync_range(context)
         return iter_windows(start, end, self.window_size)
 
     # -- records ----------------------------------------------------------------------
 
-    def window_context(self, context: dict | None, window: Window) -> dict:
+    def window_context(self, context: Context | None, window: Window) -> dict:
         """The request context of one window: the partition plus the window bounds."""
         return {**(context or {}), "_window": window}
 
@@ -182,7 +189,8 @@ class WindowedStream(ConvaiStream):
         """Each partition's windows as units, in the order the SDK will write them; a
         partition whose range cannot be read (a corrupt bookmark) is one failed unit."""
         by_partition: dict[Hashable, list[Unit]] = {}
-        for context in self.partitions or [None]:
+        contexts: list[dict | None] = [*(self.partitions or [])] or [None]
+        for context in contexts:
             key = context_key(context)
             self.current_partition = context
             try:
@@ -202,10 +210,10 @@ class WindowedStream(ConvaiStream):
         finally:
             self.current_partition = None
 
-    def get_records(self, context: dict | None) -> t.Iterable[dict]:
+    def get_records(self, context: Context | None) -> t.Iterable[dict]:
         fetcher = self._fetcher
         units = fetcher.take_partition(context) if fetcher else None
-        if units is None:  # not started with the run, or this partition is synced again
+        if fetcher is None or units is None:  # not started with the run, or synced again
             fetcher = self.start_fetching()
             units = fetcher.take_partition(context) or []
         budget, progress = self.run.budget, self.run.progress
@@ -226,7 +234,7 @@ class WindowedStream(ConvaiStream):
             self.current_partition = None
 
     def checkpoint(
-        self, context: dict | None, window: Window, count: int, seconds: float
+        self, context: Context | None, window: Window, count: int, seconds: float
     ) -> None:
         """All of `window` is emitted: move the watermark to its end and write STATE."""
         state = self.get_context_state(context)

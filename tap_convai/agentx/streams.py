@@ -18,13 +18,14 @@ from singer_sdk.pagination import BaseAPIPaginator
 
 from tap_convai.http import json_body, paging_never_ends
 from tap_convai.timestamps import normalize_timestamp
-from tap_convai.windows import Window, WindowedStream
+from tap_convai.windows import Window, WindowedStream, window_of
 
 if t.TYPE_CHECKING:
     import datetime as dt
     from collections.abc import Iterable, Iterator
 
     import requests
+    from singer_sdk.helpers.types import Context
 
 SCHEMAS = SchemaDirectory(Path(__file__).parent / "schemas")
 
@@ -106,12 +107,12 @@ class AgentXStream(WindowedStream):
     def get_new_paginator(self) -> CursorPaginator:
         return CursorPaginator()
 
-    def get_url_params(self, context: dict | None, next_page_token: t.Any) -> dict[str, t.Any]:
-        window: Window = context["_window"]
+    def get_url_params(self, context: Context | None, next_page_token: t.Any) -> dict[str, t.Any]:
+        window = window_of(context)
         return {
             "start_time": unix_seconds(window.start),
             "end_time": unix_seconds(window.end),
-            "bot_name": context["bot_name"],
+            "bot_name": (context or {})["bot_name"],
             "per_page": self.page_size,
             "cursor": next_page_token,  # None (first page) is dropped by the SDK
         }

@@ -10,12 +10,13 @@ from singer_sdk import SchemaDirectory, StreamSchema
 from tap_convai.jsonstream import BodyFormatError, array_items
 from tap_convai.timestamps import normalize_timestamp
 from tap_convai.transport import body_chunks
-from tap_convai.windows import Window, WindowedStream
+from tap_convai.windows import Window, WindowedStream, window_of
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterator
 
     import requests
+    from singer_sdk.helpers.types import Context
 
 SCHEMAS = SchemaDirectory(Path(__file__).parent / "schemas")
 
@@ -47,11 +48,11 @@ class AirgenticRecordsStream(WindowedStream):
     def http_headers(self) -> dict[str, str]:
         return {"api-key": self.vendor_config["api_key"], "Accept": "application/json"}
 
-    def get_url_params(self, context: dict | None, next_page_token: t.Any) -> dict[str, t.Any]:
-        window: Window = context["_window"]
+    def get_url_params(self, context: Context | None, next_page_token: t.Any) -> dict[str, t.Any]:
+        window = window_of(context)
         return {
             "account_id": self.vendor_config["account_id"],
-            "service_id": context["service_id"],
+            "service_id": (context or {})["service_id"],
             "start_date": window.first_day.isoformat(),
             "end_date": window.last_day.isoformat(),
         }

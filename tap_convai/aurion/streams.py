@@ -10,12 +10,13 @@ from singer_sdk import SchemaDirectory, StreamSchema
 
 from tap_convai.http import clip, error_json
 from tap_convai.timestamps import DAY, format_timestamp
-from tap_convai.windows import Window, WindowedStream
+from tap_convai.windows import Window, WindowedStream, window_of
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterator
 
     import requests
+    from singer_sdk.helpers.types import Context
 
 SCHEMAS = SchemaDirectory(Path(__file__).parent / "schemas")
 
@@ -89,7 +90,7 @@ class AurionInsightsStream(WindowedStream):
             "Accept": "application/json",
         }
 
-    def windows(self, context: dict | None) -> Iterator[Window]:
+    def windows(self, context: Context | None) -> Iterator[Window]:
         """Whole UTC days only: an `end_date` given as a date-time inside a day stops
         before that day rather than emitting a partial aggregate under the day's key."""
         for window in super().windows(context):
@@ -101,8 +102,8 @@ class AurionInsightsStream(WindowedStream):
                     self.name, window,
                 )
 
-    def get_url_params(self, context: dict | None, next_page_token: t.Any) -> dict[str, t.Any]:
-        window: Window = context["_window"]
+    def get_url_params(self, context: Context | None, next_page_token: t.Any) -> dict[str, t.Any]:
+        window = window_of(context)
         return {
             "date_from": format_timestamp(window.start),
             "date_to": format_timestamp(window.end),

@@ -20,10 +20,11 @@ from singer_sdk.pagination import OffsetPaginator
 from tap_convai.http import json_body, paging_never_ends
 from tap_convai.kore.auth import KoreAuth, auth_from_config
 from tap_convai.timestamps import format_timestamp, parse_timestamp
-from tap_convai.windows import Window, WindowedStream
+from tap_convai.windows import Window, WindowedStream, window_of
 
 if t.TYPE_CHECKING:
     import requests
+    from singer_sdk.helpers.types import Context
 
 SCHEMAS = SchemaDirectory(Path(__file__).parent / "schemas")
 
@@ -156,19 +157,19 @@ class KoreInteractionsStream(WindowedStream):
     def session_ids(self) -> list[str] | None:
         return self.vendor_config.get("session_ids") or None
 
-    @property
+    @property  # type: ignore[misc]  # the SDK's is a plain attribute
     def http_method(self) -> str:
         return "POST" if self.session_ids else "GET"
 
-    def get_url(self, context: dict | None) -> str:
+    def get_url(self, context: Context | None) -> str:
         stream_id = quote(str((context or {})["stream_id"]), safe="")
         return self.url_base + self.path.replace("{stream_id}", stream_id)
 
     def get_new_paginator(self) -> KorePaginator:
         return KorePaginator(start_value=0, page_size=PAGE_SIZE)
 
-    def get_url_params(self, context: dict | None, next_page_token: t.Any) -> dict[str, t.Any]:
-        window: Window = context["_window"]
+    def get_url_params(self, context: Context | None, next_page_token: t.Any) -> dict[str, t.Any]:
+        window = window_of(context)
         params: dict[str, t.Any] = {
             "from": param_time(window.start),
             "to": param_time(window.end, round_up=True),
@@ -180,7 +181,7 @@ class KoreInteractionsStream(WindowedStream):
         return params
 
     def prepare_request_payload(
-        self, context: dict | None, next_page_token: t.Any
+        self, context: Context | None, next_page_token: t.Any
     ) -> dict[str, t.Any] | None:
         if self.session_ids:
             return {"sessionIds": list(self.session_ids)}

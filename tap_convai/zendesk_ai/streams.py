@@ -36,6 +36,8 @@ from tap_convai.zendesk_ai.files import FileFormatError, read_objects
 if t.TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
+    from singer_sdk.helpers.types import Context
+
 SCHEMAS = SchemaDirectory(Path(__file__).parent / "schemas")
 
 REGION_URLS = {"eu": "https://api.ultimate.ai", "us": "https://api.us.ultimate.ai"}
@@ -113,7 +115,7 @@ class ZendeskAIConversationsStream(WindowedStream):
         url = block.get("base_url") or REGION_URLS[block.get("region") or "eu"]
         return url.rstrip("/")
 
-    def sync_range(self, context: dict | None) -> tuple[dt.datetime, dt.datetime]:
+    def sync_range(self, context: Context | None) -> tuple[dt.datetime, dt.datetime]:
         """The days to read, never before the first day the API can export."""
         start, end = super().sync_range(context)
         return max(start, FIRST_EXPORT_DAY), end
@@ -139,10 +141,10 @@ class ZendeskAIConversationsStream(WindowedStream):
         prepared = self.build_prepared_request(
             method=self.http_method,
             url=self.get_url(context),
-            headers=self.export_headers(context["bot_id"]),
+            headers=self.export_headers((context or {})["bot_id"]),
             json={"date": day.isoformat(), "ttl": SIGNED_URL_TTL_MINUTES},
         )
-        response = self.request_decorator(self._send_validated)(prepared)
+        response = self.request_decorator(self._send_validated)(prepared, context)
         if response.status_code == 404:
             return None
         return self.export_urls(response)
@@ -164,7 +166,8 @@ class ZendeskAIConversationsStream(WindowedStream):
                 )
         return urls
 
-    def _send_validated(self, prepared: requests.PreparedRequest) -> requests.Response:
+    def _send_validated(self, prepared: requests.PreparedRequest,
+                        context: Context | None = None) -> requests.Response:
         """One try of the signed-URL request (retried by `request_decorator`)."""
         response = self.requests_session.send(prepared, timeout=self.timeout)
         self.validate_response(response)
@@ -314,7 +317,7 @@ class ZendeskAIConversationsStream(WindowedStream):
         elif data is not None and not isinstance(data, dict):
             raise FileFormatError(f"record {index}: conversations_data is not an object")
         if not record.get("bot_id"):
-            record["bot_id"] = context["bot_id"]
+            record["bot_id"] = (context or {})["bot_id"]
         if not record.get("conversation_id"):
             raise FileFormatError(f"record {index}: no conversation_id")
         record["export_date"] = day.isoformat()
