@@ -11,6 +11,8 @@ import datetime as dt
 import math
 import time
 
+import pendulum
+
 UTC = dt.timezone.utc
 DAY = dt.timedelta(days=1)
 
@@ -36,12 +38,29 @@ def parse_timestamp(value: str | float | dt.datetime | dt.date) -> dt.datetime:
         text = value.strip()
         if text.endswith(("Z", "z")):
             text = text[:-1] + "+00:00"
-        parsed = dt.datetime.fromisoformat(text)
+        try:
+            parsed = dt.datetime.fromisoformat(text)
+        except ValueError:
+            parsed = _parse_iso8601(text)
     else:
         raise TypeError(f"not a timestamp: {type(value).__name__}")
     if parsed.tzinfo is None:
         return parsed.replace(tzinfo=UTC)
     return parsed.astimezone(UTC)
+
+
+def _parse_iso8601(text: str) -> dt.datetime:
+    """ISO 8601 forms `fromisoformat` refuses on Python 3.10 (`+0000` offsets, fractions
+    of 1-5 digits, the basic format): pendulum's parser, so every Python reads the same."""
+    parsed = pendulum.parse(text, exact=True)  # exact: a time alone is no today; a ValueError
+    if isinstance(parsed, dt.datetime):
+        utc = parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    elif isinstance(parsed, dt.date):  # a week or ordinal date: midnight, as 3.11 reads it
+        utc = dt.datetime(parsed.year, parsed.month, parsed.day, tzinfo=UTC)
+    else:  # a time alone or a duration
+        raise ValueError(f"not a timestamp: {text!r}")
+    return dt.datetime(utc.year, utc.month, utc.day, utc.hour, utc.minute, utc.second,
+                       utc.microsecond, tzinfo=UTC)
 
 
 def normalize_timestamp(value: str | float) -> str:
