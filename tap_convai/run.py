@@ -15,8 +15,31 @@ from dataclasses import dataclass, field
 
 from tap_convai.concurrency import Budget, Progress
 from tap_convai.pacing import InFlight, RateLimiter
-from tap_convai.settings import RunSettings
-from tap_convai.timestamps import utc_now
+from tap_convai.timestamps import DAY, UTC, parse_timestamp, utc_now
+
+FAR_FUTURE = dt.datetime(9999, 1, 1, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """The parsed common settings of a run."""
+
+    start: dt.datetime
+    end: dt.datetime  # exclusive
+    max_concurrency: int = 8
+
+    @classmethod
+    def from_config(cls, config: t.Mapping[str, t.Any]) -> RunSettings:
+        start = parse_timestamp(config["start_date"])
+        end_value = config.get("end_date")
+        if not end_value:
+            end = FAR_FUTURE
+        else:
+            end = parse_timestamp(end_value)
+            if len(str(end_value).strip()) == 10:  # a date alone
+                end += DAY  # a date is inclusive: extract through its last instant
+        return cls(start=start, end=end,
+                   max_concurrency=int(config.get("max_concurrency") or 8))
 
 
 @dataclass(frozen=True)

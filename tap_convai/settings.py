@@ -19,15 +19,12 @@ from jsonschema import Draft7Validator
 from singer_sdk import typing as th
 
 from tap_convai.pacing import Pace
-from tap_convai.timestamps import DAY, UTC, parse_timestamp
+from tap_convai.timestamps import parse_timestamp
 
 if t.TYPE_CHECKING:
     from jsonschema import ValidationError
 
     from tap_convai.http import ConvaiStream
-
-FAR_FUTURE = dt.datetime(9999, 1, 1, tzinfo=UTC)
-
 
 @dataclass(frozen=True)
 class Vendor:
@@ -215,10 +212,6 @@ def _parse_when(value: str, setting: str, problems: list[str]) -> dt.datetime | 
         return None
 
 
-def _is_date_only(value: str) -> bool:
-    return len(value.strip()) == 10
-
-
 def is_loopback_host(host: str) -> bool:
     """`localhost`, 127.0.0.0/8 or ::1, written as such (no name that merely resolves
     there, no IPv4-mapped form): the hosts plain http:// may reach."""
@@ -300,25 +293,3 @@ def config_problems(config: t.Mapping[str, t.Any], vendors: Iterable[Vendor]) ->
             problems.append(problem)
         problems.extend(f"{vendor.key}.{p}" for p in vendor.check(block))
     return problems
-
-
-@dataclass(frozen=True)
-class RunSettings:
-    """The parsed common settings of a run."""
-
-    start: dt.datetime
-    end: dt.datetime  # exclusive
-    max_concurrency: int = 8
-
-    @classmethod
-    def from_config(cls, config: t.Mapping[str, t.Any]) -> RunSettings:
-        start = parse_timestamp(config["start_date"])
-        end_value = config.get("end_date")
-        if not end_value:
-            end = FAR_FUTURE
-        else:
-            end = parse_timestamp(end_value)
-            if _is_date_only(end_value):
-                end += DAY  # a date is inclusive: extract through its last instant
-        return cls(start=start, end=end,
-                   max_concurrency=int(config.get("max_concurrency") or 8))

@@ -12,10 +12,9 @@ from tap_convai import agentx, airgentic, aurion, kore, zendesk_ai
 from tap_convai.http import quiet_urllib3
 from tap_convai.output import OutputClosed, StateFlushingWriter
 from tap_convai.redaction import SecretFilter, secret_values
-from tap_convai.run import Run
+from tap_convai.run import Run, RunSettings
 from tap_convai.sdk import SeamTap
 from tap_convai.settings import (
-    RunSettings,
     Vendor,
     config_problems,
     config_schema,

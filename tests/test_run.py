@@ -8,8 +8,7 @@ import requests
 from singer_sdk.exceptions import RetriableAPIError
 
 from tap_convai.http import RefusedAnswer, failure_status
-from tap_convai.run import Failure, Run
-from tap_convai.settings import RunSettings
+from tap_convai.run import Failure, Run, RunSettings
 from tests.support.config import sandbox_config
 from tests.support.inprocess import run_in_process
 from tests.support.runner import check_output
